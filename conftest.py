@@ -13,6 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 CHAPTER = ROOT / 'chapter20'
 
+pytest_plugins = ['tests.flag_site', 'tests.server_process']
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -1,0 +1,123 @@
+"""flags_threadpool.py: the same downloads with ``ThreadPoolExecutor.map``.
+
+Worker threads run ``download_one`` concurrently, so the codes are printed in the order
+the downloads finish; ``map`` still hands back the results in the order of its input.
+respx answers in this process, so the worker threads see its routes.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent import futures
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+import flags
+import flags_threadpool
+from tests.flag_site import CHAPTER, FlagSite, Transcript, run_python
+
+BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
+CODES = ['BR', 'CN', 'IN']  # sorted, as download_many submits them
+
+
+@pytest.fixture(autouse=True)
+def _flags_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(flags, 'BASE_URL', BASE)
+    monkeypatch.setattr(flags, 'DEST_DIR', tmp_path)
+
+
+def image(cc: str) -> bytes:
+    return f'GIF89a-{cc}'.encode()
+
+
+def serve_in_reverse(respx_mock: respx.MockRouter, transcript: Transcript) -> None:
+    """Answer each code once the next one has been printed: the last finishes first."""
+    for cc, next_cc in zip(CODES, [*CODES[1:], None], strict=True):
+
+        def respond(
+            request: httpx.Request, cc: str = cc, after: str | None = next_cc
+        ) -> httpx.Response:
+            if after is not None:
+                transcript.wait_for(f'{after} ')
+            return httpx.Response(200, content=image(cc))
+
+        respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif').mock(side_effect=respond)
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_download_one_saves_the_flag_prints_the_code_and_returns_it(
+    respx_mock: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """download_one is the unit of work each thread runs: fetch, save, print, return."""
+    respx_mock.get('/cn/cn.gif').respond(content=image('CN'))
+
+    assert flags_threadpool.download_one('CN') == 'CN'
+    assert capsys.readouterr().out == 'CN '
+    assert (tmp_path / 'CN.gif').read_bytes() == image('CN')
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_download_many_downloads_every_code_once_and_returns_the_count(
+    respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """All downloads run at once; they finish, and print, in reverse order here."""
+    transcript = Transcript()
+    serve_in_reverse(respx_mock, transcript)
+
+    with redirect_stdout(transcript):
+        count = flags_threadpool.download_many(['IN', 'BR', 'CN'])
+
+    assert count == 3
+    assert transcript.getvalue() == 'IN CN BR '
+    assert [route.call_count for route in respx_mock.routes] == [1, 1, 1]
+    saved = {path.stem: path.read_bytes() for path in tmp_path.iterdir()}
+    assert saved == {cc: image(cc) for cc in CODES}
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_map_returns_the_results_in_input_order_whatever_the_finishing_order(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The codes print in finishing order, but map yields results in input order."""
+    transcript = Transcript()
+    serve_in_reverse(respx_mock, transcript)
+
+    with redirect_stdout(transcript), futures.ThreadPoolExecutor(3) as executor:
+        results = list(executor.map(flags_threadpool.download_one, CODES))
+
+    assert transcript.getvalue() == 'IN CN BR '
+    assert results == CODES
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_download_many_raises_the_error_of_a_failed_download(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """The error of a task is raised when its result is reached, for main to report."""
+    respx_mock.get('/br/br.gif').respond(content=image('BR'))
+    respx_mock.get('/zz/zz.gif').respond(404)
+
+    with pytest.raises(httpx.HTTPStatusError, match='404 Not Found'):
+        flags_threadpool.download_many(['ZZ', 'BR'])
+
+
+def test_the_script_downloads_every_flag_into_the_working_directory(
+    flag_site: FlagSite, tmp_path: Path
+) -> None:
+    """python chapter20/flags_threadpool.py, run elsewhere, saves the 20 flags."""
+    script = str(CHAPTER / 'flags_threadpool.py')
+    result = run_python(script, cwd=tmp_path, base_url=flag_site.base_url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ''
+    codes, report = result.stdout.splitlines()[0], result.stdout.splitlines()[-1]
+    assert sorted(codes.split()) == sorted(flag_site.images)
+    assert re.fullmatch(r'20 downloads in \d+\.\d\ds', report)
+    saved = {
+        path.stem: path.read_bytes() for path in (tmp_path / 'downloaded').iterdir()
+    }
+    assert saved == flag_site.images
