@@ -1,0 +1,112 @@
+"""Check the chapter's 20 numbers for primality on a Dask cluster.
+
+The ``proc_pool.py`` listing with one change: the executor comes from a dask.distributed
+``Client``. ``Client.get_executor()`` returns a real ``concurrent.futures.Executor``, so
+``check_numbers`` runs unchanged. With no address the script starts a local cluster of
+worker processes, one per CPU or as many as given; ``--scheduler tcp://HOST:PORT`` sends
+the work to a cluster that is already running. Sample run on a 2-core machine::
+
+    $ python chapter20/cluster_pool.py 2
+    Running on a local Dask cluster at tcp://127.0.0.1:41563 (no dashboard: no bokeh).
+    Checking 20 numbers with 2 workers:
+    9999999999999999     0.000002s
+    9999999999999917  P  3.672201s
+    ...
+                   2  P  0.000001s
+    Total time: 19.87s
+
+Dask is optional: install it with ``pip install distributed``.
+"""
+
+import importlib.util
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from primes import NUMBERS
+from proc_pool import Parser, check_numbers, default_workers, positive_int
+
+try:
+    from distributed import Client
+except ImportError:
+    print('*** cluster_pool.py needs Dask: pip install distributed', file=sys.stderr)
+    sys.exit(2)
+
+# Dask draws its dashboard with bokeh, an optional dependency of its own.
+HAS_DASHBOARD = importlib.util.find_spec('bokeh') is not None
+CONNECT_TIMEOUT = 5  # seconds; Dask's own default of 30 s looks like a hang
+# A remote worker cannot import what only this machine has: upload it, dependency first.
+SHIPPED = [Path(__file__).with_name(name) for name in ('primes.py', 'proc_pool.py')]
+
+
+def connect(scheduler: str) -> Client:
+    client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        for path in SHIPPED:
+            client.upload_file(str(path))
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def start_local(workers: int) -> Client:
+    # Given no address, Client starts a LocalCluster with these options and owns it.
+    return Client(
+        n_workers=workers,
+        threads_per_worker=1,  # one task per process, like ProcessPoolExecutor
+        processes=True,
+        # Port 0: the HTTP server runs even without bokeh; two clusters may coexist.
+        dashboard_address=':8787' if HAS_DASHBOARD else ':0',
+        silence_logs=logging.ERROR,
+    )
+
+
+def describe(client: Client) -> str:
+    address = client.scheduler.address
+    if client.cluster is None:  # a remote scheduler: its dashboard is its own business
+        return f'the Dask cluster at {address} (dashboard: {client.dashboard_link})'
+    board = client.dashboard_link if HAS_DASHBOARD else 'no dashboard: no bokeh'
+    return f'a local Dask cluster at {address} ({board})'
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = Parser(description='Check 20 numbers for primality on a Dask cluster.')
+    parser.add_argument(
+        'workers',
+        metavar='WORKERS',
+        type=positive_int,
+        nargs='?',
+        help='number of local worker processes (default: the CPU count)',
+    )
+    parser.add_argument(
+        '--scheduler',
+        metavar='tcp://HOST:PORT',
+        help='use the running Dask cluster with this scheduler address',
+    )
+    args = parser.parse_args(argv)
+    if args.scheduler and args.workers:
+        parser.error('give WORKERS or --scheduler, not both')
+    if args.scheduler is None:
+        client = start_local(args.workers or default_workers())
+    else:
+        try:
+            client = connect(args.scheduler)
+        except (OSError, ValueError) as exc:  # unreachable, malformed, no workers
+            parser.exit(2, f'*** Cannot use the Dask scheduler: {exc}.\n')
+    with client:
+        print(f'Running on {describe(client)}.')
+        with client.get_executor() as executor:
+            try:
+                check_numbers(executor, f'{len(client.nthreads())} workers', NUMBERS)
+            except KeyboardInterrupt:
+                # Local workers got Ctrl-C too: waiting for their tasks would hang.
+                executor.shutdown(wait=False)
+                print('\n*** Interrupted.', file=sys.stderr)
+                sys.exit(130)
+
+
+if __name__ == '__main__':
+    main()
