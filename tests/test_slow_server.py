@@ -189,7 +189,7 @@ def test_thousand_concurrent_connections_are_all_served_without_a_reset(
     try:
         server = flag_server_factory()
         paths = [sorted(gifs)[i % len(gifs)] for i in range(CONNECTIONS)]
-        sockets = []
+        sockets: list[socket.socket] = []
         try:
             deadline = time.perf_counter() + CONNECT_DEADLINE
             for path in paths:  # every connection is open before any is read
