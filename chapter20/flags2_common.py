@@ -1,0 +1,254 @@
+"""Command line, reports and saving shared by the three flags2 downloaders.
+
+flags2_sequential.py, flags2_threadpool.py and flags2_asyncio.py each pass their
+``download_many`` to ``main`` here, which reads the options, prints the reports and sets
+the exit status: 0 when no download ended in ERROR, 1 otherwise, 2 for a usage error,
+130 after Ctrl-C. Start the servers the labels name with
+``python chapter20/slow_server.py --labels``. Sample run::
+
+    $ python chapter20/flags2_threadpool.py -s DELAY a b c
+    DELAY site: http://127.0.0.1:8001/flags
+    Searching for 78 flags: from AA to CZ
+    30 concurrent connections will be used.
+    100%|███████████████████████████████████████████████| 78/78 [00:10<00:00,  7.49it/s]
+    --------------------
+    43 flags downloaded.
+    35 not found.
+    0 errors.
+    Elapsed time: 10.55s
+"""
+
+import argparse
+import os
+import re
+import string
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import NoReturn
+
+import httpx
+
+import flags
+from flags import POP20_CC, TLS_CONTEXT
+
+SERVERS = {
+    'REMOTE': 'https://www.fluentpython.com/data/flags',
+    'LOCAL': 'http://127.0.0.1:8000/flags',
+    'DELAY': 'http://127.0.0.1:8001/flags',
+    'ERROR': 'http://127.0.0.1:8002/flags',
+}
+DEFAULT_SERVER = 'LOCAL'
+COUNTRY_CODES_FILE = Path(__file__).resolve().with_name('country_codes.txt')
+# Limits on connecting, sending and receiving; waiting for a free pooled connection has
+# none, or a request queued behind a thousand others would time out before it started.
+TIMEOUT = httpx.Timeout(6.1, pool=None)
+# Each client gets flags.py's ready TLS context: httpx would build a new one, costing
+# about 40 ms of CPU inside the timed run, even for plain http.
+VERIFY = TLS_CONTEXT
+CC_ARG = re.compile('[A-Za-z]{1,2}')
+# http(s)://HOST[:PORT]/…/flags; HOST is a name, or an IPv6 address in brackets.
+BASE_URL = re.compile(
+    r'https?://([\w.-]+|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?(/[^\s?#]*)?/flags/?',
+    re.ASCII,
+)
+EXIT_INTERRUPTED = 130  # what shells report for a program stopped by Ctrl-C
+
+
+class DownloadStatus(Enum):
+    OK = 'OK'
+    NOT_FOUND = 'not found'
+    ERROR = 'error'
+
+
+Counts = Counter[DownloadStatus]
+# download_many(cc_list, base_url, verbose, concur_req, counter): counts into counter,
+# so that the counts so far survive a Ctrl-C.
+Downloader = Callable[[list[str], str, bool, int, Counts], None]
+
+_saving = threading.Lock()
+
+
+def save_flag(img: bytes, filename: str) -> None:
+    # Atomic (see flags.py), and one at a time, so the exit after Ctrl-C can wait for
+    # the save in progress instead of leaving its temporary file behind.
+    with _saving:
+        flags.save_flag(img, filename)
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f'HTTP {exc.response.status_code} - {exc.response.reason_phrase}'
+    # Some httpx exceptions have an empty message: the class name still says a lot.
+    return f'{type(exc).__name__}: {exc}' if str(exc) else type(exc).__name__
+
+
+class UsageError(Exception):
+    """Bad command-line input, reported in one line followed by the usage."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        message = message[0].upper() + message[1:].rstrip('.')
+        self.exit(2, f'*** Usage error: {message}.\n{self.format_usage()}')
+
+
+def positive_int(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'expected a number from 1 up, not {text!r}')
+    return int(text)
+
+
+def resolve_server(server: str) -> tuple[str, str]:
+    """Return the label and base URL for a server label or an explicit base URL."""
+    if server.upper() in SERVERS:
+        return server.upper(), SERVERS[server.upper()]
+    if '://' not in server:
+        labels = ', '.join(SERVERS)
+        raise UsageError(f'unknown server {server!r}: use {labels} or a base URL')
+    match = BASE_URL.fullmatch(server)
+    if not match or int(match['port'] or 0) > 65535:
+        raise UsageError(
+            f'malformed base URL {server!r}: expected http(s)://HOST[:PORT]/…/flags'
+        )
+    return 'URL', server.rstrip('/')
+
+
+def expand_cc_args(
+    every: bool, all_: bool, cc_args: list[str], limit: int
+) -> list[str]:
+    if every:
+        codes = {a + b for a in string.ascii_uppercase for b in string.ascii_uppercase}
+    elif all_:
+        codes = set(COUNTRY_CODES_FILE.read_text().split())
+    elif cc_args:
+        codes = set()
+        for arg in cc_args:
+            if not CC_ARG.fullmatch(arg):
+                raise UsageError(f'each CC must be a letter or two, not {arg!r}')
+            cc = arg.upper()
+            if len(cc) == 1:  # a first letter stands for the 26 codes it starts
+                codes.update(cc + b for b in string.ascii_uppercase)
+            else:
+                codes.add(cc)
+    else:
+        codes = set(POP20_CC)
+    return sorted(codes)[:limit]
+
+
+def process_args(
+    argv: Sequence[str] | None, default_concur_req: int, max_concur_req: int
+) -> tuple[argparse.Namespace, list[str], str, str]:
+    parser = Parser(
+        description='Download flags for country codes. '
+        'Default: the 20 most populous countries.'
+    )
+    parser.add_argument(
+        'cc', metavar='CC', nargs='*', help='country code or first letter (B: BA…BZ)'
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        '-a', '--all', action='store_true', help='all 194 country codes (AD…ZW)'
+    )
+    which.add_argument(
+        '-e', '--every', action='store_true', help='every possible code (AA…ZZ)'
+    )
+    parser.add_argument(
+        '-l',
+        '--limit',
+        metavar='N',
+        type=positive_int,
+        default=sys.maxsize,
+        help='only the first N codes, in alphabetical order',
+    )
+    parser.add_argument(
+        '-m',
+        '--max_req',
+        metavar='CONCURRENT',
+        type=positive_int,
+        default=default_concur_req,
+        help=f'concurrent requests (default {default_concur_req}, '
+        f'at most {max_concur_req})',
+    )
+    parser.add_argument(
+        '-s',
+        '--server',
+        metavar='LABEL|URL',
+        default=DEFAULT_SERVER,
+        help=f'one of {", ".join(SERVERS)} (default {DEFAULT_SERVER}), '
+        'or a base URL such as http://127.0.0.1:8000/flags',
+    )
+    parser.add_argument(
+        '-v',
+        '--verbose',
+        action='store_true',
+        help='one line per code, no progress bar',
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.cc and (args.all or args.every):
+            raise UsageError('give country codes, -a or -e, not two of them')
+        label, base_url = resolve_server(args.server)
+        cc_list = expand_cc_args(args.every, args.all, args.cc, args.limit)
+    except UsageError as exc:
+        parser.error(str(exc))
+    return args, cc_list, label, base_url
+
+
+def initial_report(cc_list: list[str], actual_req: int, label: str, url: str) -> None:
+    if len(cc_list) <= 10:
+        cc_msg = ', '.join(cc_list)
+    else:
+        cc_msg = f'from {cc_list[0]} to {cc_list[-1]}'
+    print(f'{label} site: {url}')
+    plural = 's' if len(cc_list) != 1 else ''
+    print(f'Searching for {len(cc_list)} flag{plural}: {cc_msg}')
+    if actual_req == 1:
+        print('1 connection will be used.')
+    else:
+        print(f'{actual_req} concurrent connections will be used.')
+
+
+def final_report(counter: Counts, elapsed: float) -> None:
+    print('-' * 20)
+    ok, errors = counter[DownloadStatus.OK], counter[DownloadStatus.ERROR]
+    print(f'{ok} flag{"s" if ok != 1 else ""} downloaded.')
+    print(f'{counter[DownloadStatus.NOT_FOUND]} not found.')
+    print(f'{errors} error{"s" if errors != 1 else ""}.')
+    print(f'Elapsed time: {elapsed:.2f}s', flush=True)
+
+
+def main(
+    download_many: Downloader,
+    default_concur_req: int,
+    max_concur_req: int,
+    argv: Sequence[str] | None = None,
+) -> NoReturn:
+    args, cc_list, label, base_url = process_args(
+        argv, default_concur_req, max_concur_req
+    )
+    actual_req = min(args.max_req, max_concur_req, len(cc_list))
+    initial_report(cc_list, actual_req, label, base_url)
+    flags.DEST_DIR.mkdir(exist_ok=True)  # the directory save_flag writes into
+    counter: Counts = Counter()
+    t0 = time.perf_counter()
+    try:
+        download_many(cc_list, base_url, args.verbose, actual_req, counter)
+    except KeyboardInterrupt:
+        final_report(counter, time.perf_counter() - t0)
+        left = len(cc_list) - counter.total()
+        print(
+            f'*** Interrupted: {left} of {len(cc_list)} codes were not searched.',
+            file=sys.stderr,
+            flush=True,
+        )
+        # A thread stuck in a request cannot be stopped, and a normal exit would wait
+        # for its timeout; so leave at once, but never in the middle of a save.
+        with _saving:
+            os._exit(EXIT_INTERRUPTED)
+    final_report(counter, time.perf_counter() - t0)
+    sys.exit(1 if counter[DownloadStatus.ERROR] else 0)

@@ -1,0 +1,415 @@
+"""The three flags2 clients: what each answer counts as, and how the requests run.
+
+flags2_sequential.py, flags2_threadpool.py and flags2_asyncio.py differ only in how they
+run their requests, so every rule they share is written once here and runs against the
+three (ids ``sequential``, ``threadpool``, ``asyncio``). respx answers the requests:
+threads and coroutines of this process all see its routes. HTTP 404 counts NOT_FOUND;
+any other error status, a timeout or a broken connection counts ERROR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import importlib
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from flags2_common import DownloadStatus
+
+OK, NOT_FOUND, ERROR = DownloadStatus.OK, DownloadStatus.NOT_FOUND, DownloadStatus.ERROR
+BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
+APPROACHES = ['sequential', 'threadpool', 'asyncio']
+WAIT_TIMEOUT = 10  # seconds; generous, so that only a bug ever reaches it
+PROMPT = 1.0  # seconds within which Ctrl-C must stop a run
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture(params=APPROACHES)
+def client(request: pytest.FixtureRequest) -> ModuleType:
+    return importlib.import_module(f'flags2_{request.param}')
+
+
+@pytest.fixture(autouse=True)
+def dest_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """./downloaded in a fresh working directory, as main would make it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'downloaded').mkdir()
+    return tmp_path / 'downloaded'
+
+
+def download(
+    client: ModuleType,
+    cc_list: list[str],
+    *,
+    verbose: bool = True,
+    concur_req: int = 4,
+    counter: Counter[DownloadStatus] | None = None,
+) -> Counter[DownloadStatus]:
+    counter = Counter() if counter is None else counter
+    client.download_many(cc_list, BASE, verbose, concur_req, counter)
+    return counter
+
+
+def gif(cc: str) -> bytes:
+    return b'GIF89a' + cc.encode()
+
+
+def path(cc: str) -> str:
+    return f'/{cc.lower()}/{cc.lower()}.gif'
+
+
+def raising(exc: Exception) -> Answer:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return answer
+
+
+def status(code: int) -> Answer:
+    return lambda request: httpx.Response(code)
+
+
+ANSWERS = [
+    pytest.param(lambda request: httpx.Response(200, content=gif('BR')), OK, 'BR OK',
+                 id='200'),
+    pytest.param(status(404), NOT_FOUND, 'BR not found', id='404'),
+    pytest.param(status(418), ERROR, "BR error: HTTP 418 - I'm a teapot", id='418'),
+    pytest.param(status(500), ERROR, 'BR error: HTTP 500 - Internal Server Error',
+                 id='500'),
+    pytest.param(status(503), ERROR, 'BR error: HTTP 503 - Service Unavailable',
+                 id='503'),
+    pytest.param(raising(httpx.ReadTimeout('timed out')), ERROR,
+                 'BR error: ReadTimeout: timed out', id='timeout'),
+    pytest.param(raising(httpx.ConnectError('[Errno 111] Connection refused')), ERROR,
+                 'BR error: ConnectError: [Errno 111] Connection refused',
+                 id='connect-error'),
+    pytest.param(raising(httpx.RemoteProtocolError('')), ERROR,
+                 'BR error: RemoteProtocolError', id='empty-message'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(('answer', 'expected', 'line'), ANSWERS)
+@pytest.mark.respx(base_url=BASE)
+def test_each_answer_counts_as_ok_not_found_or_error(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    capsys: pytest.CaptureFixture[str],
+    dest_dir: Path,
+    answer: Answer,
+    expected: DownloadStatus,
+    line: str,
+) -> None:
+    """404 is NOT_FOUND; other statuses and failed requests are ERROR, with a reason."""
+    route = respx_mock.get(path('BR')).mock(side_effect=answer)
+
+    counter = download(client, ['BR'])
+
+    assert counter == Counter({expected: 1})
+    assert capsys.readouterr().out == f'{line}\n'
+    assert route.call_count == 1
+    saved = {p.name: p.read_bytes() for p in dest_dir.iterdir()}
+    assert saved == ({'BR.gif': gif('BR')} if expected is OK else {})
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_redirects_are_followed(
+    client: ModuleType, respx_mock: respx.MockRouter, dest_dir: Path
+) -> None:
+    """A moved flag is still downloaded, as with flags.py."""
+    respx_mock.get(path('BR')).respond(301, headers={'Location': '/moved/br.gif'})
+    respx_mock.get('https://flags.test/moved/br.gif').respond(content=gif('BR'))
+
+    assert download(client, ['BR']) == Counter({OK: 1})
+    assert (dest_dir / 'BR.gif').read_bytes() == gif('BR')
+
+
+MIX = {  # code -> (answer, verbose line)
+    'AD': (200, 'AD OK'),
+    'AE': (200, 'AE OK'),
+    'AF': (404, 'AF not found'),
+    'AG': (418, "AG error: HTTP 418 - I'm a teapot"),
+    'AL': (200, 'AL OK'),
+    'AM': (404, 'AM not found'),
+    'AO': (503, 'AO error: HTTP 503 - Service Unavailable'),
+    'AR': (200, 'AR OK'),
+}
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_the_counter_adds_up_to_the_codes_and_each_line_is_whole(
+    client: ModuleType, respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """OK + NOT_FOUND + ERROR is the number of codes; one whole line per code."""
+    for cc, (code, _) in MIX.items():
+        respx_mock.get(path(cc)).respond(code, content=gif(cc) if code == 200 else b'')
+
+    counter = download(client, sorted(MIX), concur_req=8)
+
+    assert counter == Counter({OK: 4, NOT_FOUND: 2, ERROR: 2})
+    assert counter.total() == len(MIX)
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(lines) == sorted(line for _, line in MIX.values())
+
+
+@pytest.mark.parametrize(('verbose', 'bar'), [(False, True), (True, False)])
+@pytest.mark.respx(base_url=BASE)
+def test_a_progress_bar_on_stderr_unless_verbose(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    capsys: pytest.CaptureFixture[str],
+    verbose: bool,
+    bar: bool,
+) -> None:
+    """tqdm draws on stderr; -v prints lines on stdout instead."""
+    respx_mock.get(path('BR')).respond(content=gif('BR'))
+    respx_mock.get(path('CN')).respond(content=gif('CN'))
+
+    download(client, ['BR', 'CN'], verbose=verbose)
+
+    out, err = capsys.readouterr()
+    assert ('2/2' in err) is bar
+    assert (out == '') is bar
+
+
+# --- One client, sized for the concurrency --------------------------------------------
+
+
+@pytest.fixture
+def clients_made(
+    client: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """The keyword arguments of every httpx client that the client under test makes."""
+    made: list[dict[str, Any]] = []
+    name = 'AsyncClient' if client.__name__ == 'flags2_asyncio' else 'Client'
+    original = getattr(httpx, name)
+
+    class Recording(original):  # type: ignore[valid-type,misc]
+        def __init__(self, **kwargs: Any) -> None:
+            made.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(httpx, name, Recording)
+    return made
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_one_http_client_serves_every_request_of_a_run(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    clients_made: list[dict[str, Any]],
+) -> None:
+    """Connections are reused; a client per request costs a new connection each."""
+    codes = ['AD', 'AE', 'AF', 'AG', 'AL', 'AM']
+    route = respx_mock.route(host='flags.test').respond(404)
+
+    download(client, codes, concur_req=3)
+
+    assert route.call_count == len(codes)
+    assert len(clients_made) == 1
+    assert clients_made[0]['follow_redirects'] is True
+
+
+@pytest.mark.parametrize('client', ['threadpool', 'asyncio'], indirect=True)
+@pytest.mark.respx(base_url=BASE)
+def test_the_pool_has_a_connection_for_every_request_in_flight(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    clients_made: list[dict[str, Any]],
+) -> None:
+    """The book's asyncio client fails above 100: its pool was smaller than its
+    semaphore, and the wait for a connection counted against the request timeout."""
+    respx_mock.get(path('BR')).respond(404)
+
+    download(client, ['BR'], concur_req=1000)
+
+    assert clients_made[0]['limits'].max_connections == 1000
+    assert clients_made[0]['timeout'].pool is None
+
+
+# --- Concurrency ----------------------------------------------------------------------
+
+
+class InFlight:
+    """Counts requests in flight; each waits until `expected` are in flight at once."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected, self.now, self.peak = expected, 0, 0
+        self.lock = threading.Lock()
+        self.all_in = threading.Event()
+        self.paths: list[str] = []
+
+    def arrive(self, request: httpx.Request) -> None:
+        with self.lock:
+            self.paths.append(str(request.url))
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            if self.now == self.expected:
+                self.all_in.set()
+
+    def leave(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.now -= 1
+        return httpx.Response(404)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.arrive(request)
+        assert self.all_in.wait(WAIT_TIMEOUT), 'fewer requests in flight than expected'
+        return self.leave(request)
+
+    async def answer_async(self, request: httpx.Request) -> httpx.Response:
+        self.arrive(request)
+        await asyncio.wait_for(asyncio.to_thread(self.all_in.wait), WAIT_TIMEOUT)
+        return self.leave(request)
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_max_req_requests_are_in_flight_at_once_and_no_more(
+    client: ModuleType, respx_mock: respx.MockRouter
+) -> None:
+    """-m 3 means three at once for threads and coroutines; the sequential client
+    always makes one request at a time, in alphabetical order."""
+    codes = ['AD', 'AE', 'AF', 'AG', 'AL', 'AM', 'AO']
+    expected = 1 if client.__name__ == 'flags2_sequential' else 3
+    in_flight = InFlight(expected)
+    is_async = client.__name__ == 'flags2_asyncio'
+    answer = in_flight.answer_async if is_async else in_flight.answer
+    respx_mock.route(host='flags.test').mock(side_effect=answer)
+
+    counter = download(client, codes, concur_req=3)
+
+    assert counter == Counter({NOT_FOUND: len(codes)})
+    assert in_flight.peak == expected
+    if expected == 1:
+        assert in_flight.paths == [BASE + path(cc) for cc in codes]
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------
+
+
+class CountedCounter(Counter[DownloadStatus]):
+    """A counter that tells, across threads, when a first result has been counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted = threading.Event()
+
+    def __setitem__(self, key: DownloadStatus, value: int) -> None:
+        super().__setitem__(key, value)
+        self.counted.set()
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set at teardown, so that a request left hanging in a thread ends."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def ctrl_c() -> None:
+    """What the terminal does: SIGINT, which the kernel hands to the main thread."""
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
+@pytest.mark.respx(base_url=BASE, assert_all_called=False)
+def test_ctrl_c_stops_the_run_at_once_and_starts_nothing_more(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    release: threading.Event,
+    dest_dir: Path,
+) -> None:
+    """SIGINT while a request hangs: KeyboardInterrupt reaches main within a second,
+    with the first flag counted; the codes not yet started are never requested."""
+    counter = CountedCounter()
+    requested: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requested.append(request.url.path)
+        if request.url.path.endswith('/ae.gif'):
+            assert counter.counted.wait(WAIT_TIMEOUT)
+            ctrl_c()
+            release.wait(WAIT_TIMEOUT)  # a hung request, until the test is over
+            return httpx.Response(503)
+        return httpx.Response(200, content=gif('AD'))
+
+    async def answer_async(request: httpx.Request) -> httpx.Response:
+        requested.append(request.url.path)
+        if request.url.path.endswith('/ae.gif'):
+            await asyncio.wait_for(
+                asyncio.to_thread(counter.counted.wait), WAIT_TIMEOUT
+            )
+            ctrl_c()
+            await asyncio.sleep(WAIT_TIMEOUT)  # a hung request, until cancelled
+            return httpx.Response(503)
+        return httpx.Response(200, content=gif('AD'))
+
+    is_async = client.__name__ == 'flags2_asyncio'
+    respx_mock.route(host='flags.test').mock(
+        side_effect=answer_async if is_async else answer
+    )
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        download(client, ['AD', 'AE', 'AF', 'AG', 'AL'], concur_req=1, counter=counter)
+    elapsed = time.perf_counter() - t0
+
+    assert elapsed < PROMPT
+    assert counter == Counter({OK: 1})
+    assert requested == ['/data/flags/ad/ad.gif', '/data/flags/ae/ae.gif']
+    assert [p.name for p in dest_dir.iterdir()] == ['AD.gif']
+
+
+# --- Saving ---------------------------------------------------------------------------
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_a_failed_download_never_replaces_a_good_file(
+    client: ModuleType, respx_mock: respx.MockRouter, dest_dir: Path
+) -> None:
+    """An error page is not a flag: the file from an earlier run stays as it was."""
+    (dest_dir / 'BR.gif').write_bytes(b'GIF89a-good')
+    respx_mock.get(path('BR')).respond(418, content=b'I am a teapot')
+
+    assert download(client, ['BR']) == Counter({ERROR: 1})
+    assert [p.name for p in dest_dir.iterdir()] == ['BR.gif']
+    assert (dest_dir / 'BR.gif').read_bytes() == b'GIF89a-good'
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_a_failed_save_is_an_error_that_leaves_the_old_file_and_no_temporary_file(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    dest_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A full disk cuts the write short: the save is atomic, so nothing half-written
+    replaces the flag already there, and the partial file is removed."""
+    (dest_dir / 'BR.gif').write_bytes(b'GIF89a-good')
+    respx_mock.get(path('BR')).respond(content=gif('BR'))
+    write_bytes = Path.write_bytes
+
+    def disk_full(self: Path, data: bytes) -> int:  # writes half, then fails
+        write_bytes(self, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(Path, 'write_bytes', disk_full)
+
+    assert download(client, ['BR']) == Counter({ERROR: 1})
+    assert capsys.readouterr().out == (
+        'BR error: OSError: [Errno 28] No space left on device\n'
+    )
+    assert [p.name for p in dest_dir.iterdir()] == ['BR.gif']
+    assert (dest_dir / 'BR.gif').read_bytes() == b'GIF89a-good'
