@@ -9,6 +9,7 @@ share their stripes (ID and MC). The bytes are the same on every run. Sample run
     194 flags written to /tmp/flags
 """
 
+import functools
 import re
 import struct
 import sys
@@ -156,6 +157,7 @@ def encode_gif(
     return b'GIF89a' + screen + table + image + bytes([min_size]) + blocks + b'\0;'
 
 
+@functools.cache  # the same bytes every time, drawn once
 def flag_gif(cc: str) -> bytes:
     pixels = draw(cc)
     palette = {colour: i for i, colour in enumerate(dict.fromkeys(pixels))}

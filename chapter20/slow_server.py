@@ -2,11 +2,11 @@
 
 The flags2 clients need a server whose delays and errors can be seen. This one answers
 ``GET /flags/<cc>/<cc>.gif`` for the codes in country_codes.txt (lower case) and 404 for
-any other path. The pictures are drawn in memory at start by flag_images.py: nothing is
-read from disk, so no path can reach a file. Each request waits its delay in its own
-thread, then may fail with 418; ``--seed`` derives both from the request's path and how
-many times that path was asked for, so a seeded run fails the same paths whatever the
-order of arrival.
+any other path. The pictures are drawn in memory by flag_images.py, in the background
+after start or on first request: nothing is read from disk, so no path can reach a
+file. Each request waits its delay in its own thread, then may fail with 418;
+``--seed`` derives both from the request's path and how many times that path was asked
+for, so a seeded run fails the same paths whatever the order of arrival.
 
 Ready, it prints ``Serving flags on http://HOST:PORT/flags`` on stdout; then it logs one
 line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs`` (the server's own
@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any, NamedTuple
 
-from flag_images import flag_gifs
+from flag_images import CODES_FILE, flag_gif
 
 BIND = '127.0.0.1'  # this machine only; pass --bind 0.0.0.0 to serve the network
 PORT = 8000
@@ -61,12 +61,13 @@ class FlagServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        images: dict[str, bytes],
+        codes: dict[str, str],
         behaviour: Behaviour,
         seed: int,
     ) -> None:
         super().__init__(address, FlagHandler)
-        self.images, self.behaviour, self.seed = images, behaviour, seed
+        self.codes = codes  # the path of each flag -> its country code
+        self.behaviour, self.seed = behaviour, seed
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()  # guards counts and the log, never a delay
 
@@ -102,8 +103,8 @@ class FlagHandler(BaseHTTPRequestHandler):
         time.sleep(self.delay)
         if fail:
             self.reply(HTTPStatus.IM_A_TEAPOT)
-        elif target in self.server.images:
-            self.reply(HTTPStatus.OK, self.server.images[target], 'image/gif')
+        elif target in self.server.codes:
+            self.reply(HTTPStatus.OK, flag_gif(self.server.codes[target]), 'image/gif')
         else:
             self.reply(HTTPStatus.NOT_FOUND)
 
@@ -228,12 +229,11 @@ def main(argv: list[str]) -> None:
         ]
     seed = random.randrange(2**64) if args.seed is None else args.seed
     try:
-        images = {
-            f'/flags/{cc}/{cc}.gif'.lower(): gif for cc, gif in flag_gifs().items()
-        }
+        all_cc = CODES_FILE.read_text().split()
+        codes = {f'/flags/{cc}/{cc}.gif'.lower(): cc for cc in all_cc}
         for port, behaviour in plan:
             try:
-                server = FlagServer((args.bind, port), images, behaviour, seed)
+                server = FlagServer((args.bind, port), codes, behaviour, seed)
             except OSError as exc:
                 sys.exit(
                     f'*** Cannot serve on {args.bind}:{port}: {exc.strerror or exc}.'
@@ -243,6 +243,8 @@ def main(argv: list[str]) -> None:
                 f'Serving flags on http://{args.bind}:{server.server_port}/flags',
                 flush=True,
             )
+        # Drawing every flag takes ~0.2 s: do it after the ready line, not before.
+        threading.Thread(target=lambda: [*map(flag_gif, all_cc)], daemon=True).start()
         threading.Event().wait()  # the servers run in their threads until Ctrl-C
     except KeyboardInterrupt:
         sys.exit(130)  # the shell's status for "stopped by Ctrl-C"

@@ -241,7 +241,7 @@ def test_seeded_error_server_fails_the_same_paths_in_any_arrival_order(
 ) -> None:
     """With --seed, a path's fate depends on the seed, not on when it arrives."""
     options = ('--error-rate', '0.5', '--seed', '7')
-    paths = sorted(gifs)
+    paths = sorted(gifs)[:40]  # enough that about half fail; a fraction of a second
     in_order = statuses(flag_server_factory(*options), paths)
     shuffled = statuses(flag_server_factory(*options), paths[::-1], workers=20)
     assert 0 < len(in_order) < len(paths)
