@@ -19,46 +19,15 @@ running::
 """
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from http import HTTPStatus
 
 import httpx
 from tqdm import tqdm
 
-from flags2_common import (
-    TIMEOUT,
-    VERIFY,
-    Counts,
-    DownloadStatus,
-    describe,
-    main,
-    save_flag,
-)
+from flags2_common import TIMEOUT, VERIFY, Counts, main
+from flags2_sequential import download_one  # the same in a thread: only this changes
 
 DEFAULT_CONCUR_REQ = 30
 MAX_CONCUR_REQ = 1000
-
-
-def get_flag(client: httpx.Client, base_url: str, cc: str) -> bytes:
-    cc = cc.lower()
-    resp = client.get(f'{base_url}/{cc}/{cc}.gif')
-    resp.raise_for_status()
-    return resp.content
-
-
-def download_one(
-    client: httpx.Client, cc: str, base_url: str
-) -> tuple[DownloadStatus, str]:
-    """Download and save one flag; return its status and a line saying what happened."""
-    try:
-        image = get_flag(client, base_url, cc)
-        save_flag(image, f'{cc}.gif')
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code == HTTPStatus.NOT_FOUND:
-            return DownloadStatus.NOT_FOUND, f'{cc} not found'
-        return DownloadStatus.ERROR, f'{cc} error: {describe(exc)}'
-    except (httpx.RequestError, OSError) as exc:  # no answer in time, no connection...
-        return DownloadStatus.ERROR, f'{cc} error: {describe(exc)}'
-    return DownloadStatus.OK, f'{cc} OK'
 
 
 def download_many(
