@@ -1,20 +1,23 @@
-"""Fixtures of the executor spec: one executor fixture, as a thread and a process pool.
+"""Shared fixtures: ``executor`` (a thread and a process pool) and ``client`` (flags2).
 
 The chapter's point is that both pools implement the same ``Executor`` interface, so
 each generic claim is written once and runs against both (ids ``thread``, ``process``).
 Constants and task functions live in ``executor_tasks.py``: worker processes import that
 module, and test modules import it by name (two files called conftest.py cannot both be
-imported that way).
+imported that way). ``client`` does the same for the three flags2 downloaders:
+sequential, threadpool and asyncio, each a module with the same ``download_many``.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator, MutableSequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing.context import BaseContext
 from multiprocessing.managers import SyncManager
+from types import ModuleType
 
 import pytest
 
@@ -80,3 +83,9 @@ def make_gates(
     yield make
     for gate in made:  # a failed test must not leave tasks blocking the pool's shutdown
         gate.release.set()
+
+
+@pytest.fixture(params=['sequential', 'threadpool', 'asyncio'])
+def client(request: pytest.FixtureRequest) -> ModuleType:
+    """Each flags2 downloader in turn, for the claims the three approaches share."""
+    return importlib.import_module(f'flags2_{request.param}')

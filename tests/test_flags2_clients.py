@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib
 import signal
 import threading
 import time
@@ -29,16 +28,10 @@ from flags2_common import DownloadStatus
 
 OK, NOT_FOUND, ERROR = DownloadStatus.OK, DownloadStatus.NOT_FOUND, DownloadStatus.ERROR
 BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
-APPROACHES = ['sequential', 'threadpool', 'asyncio']
 WAIT_TIMEOUT = 10  # seconds; generous, so that only a bug ever reaches it
 PROMPT = 1.0  # seconds within which Ctrl-C must stop a run
 
 Answer = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture(params=APPROACHES)
-def client(request: pytest.FixtureRequest) -> ModuleType:
-    return importlib.import_module(f'flags2_{request.param}')
 
 
 @pytest.fixture(autouse=True)

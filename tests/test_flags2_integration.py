@@ -9,7 +9,6 @@ server defined here, so Ctrl-C comes at a moment the test knows, not after a sle
 
 from __future__ import annotations
 
-import importlib
 import re
 import signal
 import socket
@@ -39,11 +38,6 @@ REPORT = re.compile(
 )
 
 StartServer = Callable[..., RunningServer]
-
-
-@pytest.fixture(params=APPROACHES)
-def client(request: pytest.FixtureRequest) -> ModuleType:
-    return importlib.import_module(f'flags2_{request.param}')
 
 
 @pytest.fixture(autouse=True)
