@@ -10,6 +10,7 @@ once and reused. Needs dask.distributed (``--group cluster``).
 """
 
 import logging
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -17,14 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'chapter20'))
 from primes import NUMBERS
-from proc_pool import check, default_workers
+from proc_pool import check
+
+# What ProcessPoolExecutor() takes by default: the CPUs this process may use (3.13+).
+WORKERS: int = getattr(os, 'process_cpu_count', os.cpu_count)() or 1
 
 
 def main() -> dict[str, float]:
     from distributed import Client  # optional: run_all.py checks that it is there
 
     numbers = sorted(NUMBERS, reverse=True)  # largest first, as proc_pool.py does
-    workers = default_workers()
+    workers = WORKERS
     print(f'Checking {len(numbers)} numbers with {workers} processes...', flush=True)
     t0 = time.perf_counter()
     with ProcessPoolExecutor(workers) as executor:

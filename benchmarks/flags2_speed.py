@@ -21,7 +21,10 @@ from string import ascii_uppercase
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'chapter20'))
-from race import ALL_CC, flag_server, ideal_io, parse_report, run_script
+import harness
+from harness import FlagServer, ideal_io, parse_report
+
+ALL_CC = (harness.CHAPTER / 'country_codes.txt').read_text().split()
 
 DELAY = 0.2  # seconds, the server's fixed delay for the first part
 CLIENTS = {
@@ -34,6 +37,7 @@ TIME_TARGET = 1.10  # measured / ideal, at most
 SPEED_TARGET = 5.0  # requests per second against the book-style client, at least
 BOOK_WORKERS = 30  # the book's flags2_threadpool default
 EVERY_CC = [a + b for a, b in product(ascii_uppercase, repeat=2)]  # what -e asks for
+RUN_TIMEOUT = 600.0  # seconds for one client run; the sequential -a run takes about 40
 
 
 def book_style_speed(base_url: str, codes: list[str]) -> float:
@@ -55,10 +59,12 @@ def book_style_speed(base_url: str, codes: list[str]) -> float:
 def client_time(script: str, options: list[str], url: str, tmp: str) -> float:
     """The elapsed time a flags2 client reports, run as a reader would run it."""
     cwd = Path(tempfile.mkdtemp(dir=tmp))
-    status, output = run_script([script, '-s', url, *options], cwd, url)
-    report = parse_report(output)
-    if status != 0 or 'elapsed' not in report:
-        sys.exit(f'*** {script} {" ".join(options)} failed:\n{output}')
+    done = harness.run(script, '-s', url, *options, cwd=cwd, timeout=RUN_TIMEOUT)
+    report = parse_report(done.stdout)
+    if done.returncode != 0 or 'elapsed' not in report:
+        sys.exit(
+            f'*** {script} {" ".join(options)} failed:\n{done.stdout}{done.stderr}'
+        )
     return report['elapsed']
 
 
@@ -69,7 +75,8 @@ def verdict(ok: bool) -> str:
 def main() -> dict[str, float]:
     figures = {}
     with tempfile.TemporaryDirectory(prefix='bench-') as tmp:
-        with flag_server(DELAY, 0.0, Path(tmp, 'delay.log')) as url:
+        with FlagServer('--delay', str(DELAY)) as server:
+            url = server.base_url
             print(f'All {len(ALL_CC)} flags, {DELAY}s delay per request:', flush=True)
             for script, workers in CLIENTS.items():
                 options = ['-a'] if workers == 1 else ['-a', '-m', str(workers)]
@@ -90,7 +97,8 @@ def main() -> dict[str, float]:
                     verdict(ratio <= TIME_TARGET),
                     flush=True,
                 )
-        with flag_server(0.0, 0.0, Path(tmp, 'local.log')) as url:
+        with FlagServer() as server:
+            url = server.base_url
             print(f'All {len(EVERY_CC)} paths of -e, no delay:', flush=True)
             baseline = book_style_speed(url, EVERY_CC)
             print(f'  book-style, {BOOK_WORKERS} threads  {baseline:6.0f} requests/s')

@@ -2,16 +2,18 @@
 
 The flags2 clients need a server whose delays and errors can be seen. This one answers
 ``GET /flags/<cc>/<cc>.gif`` for the codes in country_codes.txt (lower case) and 404 for
-any other path. The pictures are drawn in memory by flag_images.py, in the background
-after start or on first request: nothing is read from disk, so no path can reach a
-file. Each request waits its delay in its own thread, then may fail with 418;
-``--seed`` derives both from the request's path and how many times that path was asked
-for, so a seeded run fails the same paths whatever the order of arrival.
+any other request target, taken exactly as sent: nothing is normalised, and nothing is
+read from disk, because flag_images.py draws the pictures in memory (in the background
+once the server is ready, or on first request). Each request waits its delay in its own
+thread, then may fail with 418; ``--seed`` derives both from the seed, the path and how
+many times that path was asked for, so a seeded run fails the same requests whatever
+the order of arrival.
 
-Ready, it prints ``Serving flags on http://HOST:PORT/flags`` on stdout; then it logs one
-line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs`` (the server's own
-address; the path with unprintable characters escaped). Ctrl-C stops it with status 130;
-bad options exit with status 2. Sample run::
+Once listening, it prints ``Serving flags on http://HOST:PORT/flags`` on stdout, then
+logs one line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs`` (the
+server's own address; unprintable characters of the path escaped). Ctrl-C stops it with
+status 130; a usage error exits with status 2, a port it cannot listen on with 1.
+Sample run::
 
     $ python chapter20/slow_server.py 8001 --delay 0.5:5
     Serving flags on http://127.0.0.1:8001/flags
@@ -22,7 +24,6 @@ LOCAL on 8000, DELAY on 8001 (0.5 to 5 s) and ERROR on 8002 (the same delay, 25 
 """
 
 import argparse
-import math
 import random
 import signal
 import sys
@@ -31,14 +32,18 @@ import time
 from collections import Counter
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from socketserver import TCPServer
 from typing import Any, NamedTuple
 
+from arguments import delay_range, int_in, number_in
 from flag_images import CODES_FILE, flag_gif
 
+PROG = Path(__file__).name  # in messages, also when main() runs inside another program
 BIND = '127.0.0.1'  # this machine only; pass --bind 0.0.0.0 to serve the network
 PORT = 8000
-BACKLOG = 1024  # pending connections the kernel holds; the standard library's is 5
+# The request target of each flag -> its country code.
+FLAGS = {f'/flags/{cc}/{cc}.gif'.lower(): cc for cc in CODES_FILE.read_text().split()}
 
 
 class Behaviour(NamedTuple):
@@ -55,18 +60,13 @@ LABELS = {
 
 
 class FlagServer(ThreadingHTTPServer):
-    request_queue_size = BACKLOG
+    request_queue_size = 1024  # pending connections the kernel holds; socketserver's: 5
     daemon_threads = True
 
     def __init__(
-        self,
-        address: tuple[str, int],
-        codes: dict[str, str],
-        behaviour: Behaviour,
-        seed: int,
+        self, address: tuple[str, int], behaviour: Behaviour, seed: int
     ) -> None:
         super().__init__(address, FlagHandler)
-        self.codes = codes  # the path of each flag -> its country code
         self.behaviour, self.seed = behaviour, seed
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()  # guards counts and the log, never a delay
@@ -80,8 +80,7 @@ class FlagServer(ThreadingHTTPServer):
         """Draw the delay and whether to fail, the same for the nth request of path."""
         with self.lock:
             self.counts[path] += 1
-            nth = self.counts[path]
-        draw = random.Random(f'{self.seed} {path} {nth}')
+            draw = random.Random(f'{self.seed} {path} {self.counts[path]}')
         delay = draw.uniform(self.behaviour.min_delay, self.behaviour.max_delay)
         return delay, draw.random() < self.behaviour.error_rate
 
@@ -101,19 +100,11 @@ class FlagHandler(BaseHTTPRequestHandler):
         target = self.requestline.split()[1]
         self.delay, fail = self.server.fate(target)
         time.sleep(self.delay)
-        if fail:
-            self.reply(HTTPStatus.IM_A_TEAPOT)
-        elif target in self.server.codes:
-            self.reply(HTTPStatus.OK, flag_gif(self.server.codes[target]), 'image/gif')
-        else:
-            self.reply(HTTPStatus.NOT_FOUND)
-
-    def reply(
-        self, status: HTTPStatus, body: bytes = b'', type_: str = 'text/plain'
-    ) -> None:
-        body = body or f'{status.value} {status.phrase}\n'.encode()
+        cc = None if fail else FLAGS.get(target)
+        status = HTTPStatus(418 if fail else 200 if cc else 404)
+        body = flag_gif(cc) if cc else f'{status.value} {status.phrase}\n'.encode()
         self.send_response(status)
-        self.send_header('Content-Type', type_)
+        self.send_header('Content-Type', 'image/gif' if cc else 'text/plain')
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -132,123 +123,49 @@ class FlagHandler(BaseHTTPRequestHandler):
         pass  # log_request writes the one line per request; errors add nothing to it
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        self.exit(2, f'*** Usage error: {message}. Try --help.\n')
-
-
-def port_number(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} is not a port number from 0 to 65535'
-        )
-    return int(text)
-
-
-def delay_range(text: str) -> tuple[float, float]:
-    low, _, high = text.partition(':')
-    try:
-        bounds = float(low), float(high or low)
-    except ValueError:
-        bounds = (math.nan, math.nan)
-    if not 0 <= bounds[0] <= bounds[1] < math.inf:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} is not SECONDS nor MIN:MAX, with 0 <= MIN <= MAX'
-        )
-    return bounds
-
-
-def probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a probability from 0 to 1')
-    return value
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = Parser(
-        description='Serve generated flag GIFs, optionally slow and failing.'
-    )
-    parser.add_argument(
-        'port', nargs='?', type=port_number, help=f'default {PORT}; 0 picks a free one'
-    )
-    parser.add_argument(
-        '--delay',
-        type=delay_range,
-        metavar='D|MIN:MAX',
-        help='seconds before each answer',
-    )
-    parser.add_argument(
-        '--error-rate',
-        type=probability,
-        metavar='P',
-        help="answer 418 I'm a teapot with probability P",
-    )
-    parser.add_argument(
-        '--seed', type=int, help='make delays and errors the same on every run'
-    )
-    parser.add_argument(
-        '--bind',
-        default=BIND,
-        metavar='HOST',
-        help=f'address to listen on, default {BIND}',
-    )
-    parser.add_argument(
-        '--labels',
-        action='store_true',
-        help='serve LOCAL, DELAY and ERROR on 8000, 8001, 8002',
-    )
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    about = 'Serve generated flag GIFs, as slowly and unreliably as you ask.'
+    parser = argparse.ArgumentParser(PROG, description=about)
+    add = parser.add_argument
+    add('port', nargs='?', type=int_in(0, 65535), help=f'default {PORT}; 0: a free one')
+    add('--delay', type=delay_range, help='wait SECONDS or MIN:MAX before each answer')
+    add('--error-rate', type=number_in(0, 1), help='answer 418 with this probability')
+    add('--seed', type=int, help='the same delays and errors on every run')
+    add('--bind', default=BIND, metavar='HOST', help=f'listen on HOST, default {BIND}')
+    labels = 'serve LOCAL, DELAY and ERROR on ports 8000, 8001 and 8002'
+    add('--labels', action='store_true', help=labels)
     args = parser.parse_args(argv)
-    if args.labels and (
-        args.port is not None or args.delay or args.error_rate is not None
-    ):
-        parser.error(
-            '--labels sets the ports, delays and error rates itself: '
-            'drop PORT, --delay and --error-rate'
-        )
+    if args.labels and (args.port, args.delay, args.error_rate) != (None, None, None):
+        parser.error('--labels cannot be combined with PORT, --delay or --error-rate')
     return args
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    signal.signal(
-        signal.SIGINT, signal.default_int_handler
-    )  # even if started with it ignored
-    if args.labels:
-        plan = list(LABELS.values())
-    else:
-        low, high = args.delay or (0.0, 0.0)
-        plan = [
-            (
-                PORT if args.port is None else args.port,
-                Behaviour(low, high, args.error_rate or 0.0),
-            )
-        ]
+    low, high = args.delay or (0.0, 0.0)
+    behaviour = Behaviour(low, high, args.error_rate or 0.0)
+    port = PORT if args.port is None else args.port
+    plan = list(LABELS.values()) if args.labels else [(port, behaviour)]
     seed = random.randrange(2**64) if args.seed is None else args.seed
     try:
-        all_cc = CODES_FILE.read_text().split()
-        codes = {f'/flags/{cc}/{cc}.gif'.lower(): cc for cc in all_cc}
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
         for port, behaviour in plan:
             try:
-                server = FlagServer((args.bind, port), codes, behaviour, seed)
+                server = FlagServer((args.bind, port), behaviour, seed)
             except OSError as exc:
-                sys.exit(
-                    f'*** Cannot serve on {args.bind}:{port}: {exc.strerror or exc}.'
-                )
+                why = exc.strerror or exc
+                sys.exit(f'{PROG}: cannot serve on {args.bind}:{port}: {why}.')
             threading.Thread(target=server.serve_forever, daemon=True).start()
-            print(
-                f'Serving flags on http://{args.bind}:{server.server_port}/flags',
-                flush=True,
-            )
+            url = f'http://{args.bind}:{server.server_port}/flags'
+            print(f'Serving flags on {url}', flush=True)
         # Drawing every flag takes ~0.2 s: do it after the ready line, not before.
-        threading.Thread(target=lambda: [*map(flag_gif, all_cc)], daemon=True).start()
+        draw_all = threading.Thread(target=lambda: [*map(flag_gif, FLAGS.values())])
+        draw_all.daemon = True  # Ctrl-C need not wait for it
+        draw_all.start()
         threading.Event().wait()  # the servers run in their threads until Ctrl-C
     except KeyboardInterrupt:
         sys.exit(130)  # the shell's status for "stopped by Ctrl-C"
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    main()

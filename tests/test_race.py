@@ -1,8 +1,11 @@
-"""The race: its arithmetic, its command line, a short race end to end, and no leaks.
+"""Beyond the book: race.py, the chapter's approaches raced against their ideal times.
 
-The ideal times are the chapter's back-of-the-envelope model: N requests of d seconds
-take N x d one after the other and ceil(N / W) x d with W workers; CPU-bound tasks take
-at least their sum divided by W, and never less than the longest one.
+It documents the arithmetic of the ideal times (the chapter's back-of-the-envelope
+model: N requests of d seconds take N x d one after the other and ceil(N / W) x d with
+W workers; CPU-bound tasks take at least their sum divided by W, and never less than
+the longest one), how rounds become a table row (the median, and a warning when the
+rounds spread too wide), the table and the bar chart, the reports it reads, its command
+line, a short race end to end, and Ctrl-C in the middle of a race.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -19,38 +21,56 @@ from pathlib import Path
 
 import pytest
 
+from harness import ideal_cpu, ideal_io, interrupts_held, parse_report, stop
 from race import (
-    FLAGS2_MAX_REQ,
+    Round,
+    Rounds,
     Run,
     bar_chart,
+    busy_warnings,
+    cpu_ideal,
     format_table,
-    ideal_cpu,
-    ideal_io,
-    interrupts_held,
+    io_title,
     main,
-    parse_report,
     ratio,
+    summarize,
+)
+from tests.support import (
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    SHORT_TIMEOUT,
+    ctrl_c,
+    needs_python,
+    run_script,
+    start_script,
 )
 
-RACE = Path(__file__).resolve().parent.parent / 'chapter20' / 'race.py'
-RUN_TIMEOUT = 60  # seconds for a short race; it takes about two, idle
-EXIT_TIMEOUT = 10  # seconds for the race to exit after Ctrl-C
-START_TIMEOUT = 10  # seconds for the race to start its flag server
-CHILD_TIMEOUT = 10  # seconds for the race to start its first downloader
-POLL = 0.01  # seconds between looks at the process table
+# Three codes, so only the flags2 clients race; a tiny delay; only the first number, 2.
+SHORT_RACE = ['--delay', '0.01', '--numbers', '1', '--rounds', '1', 'CN', 'IN', 'US']
+FLAGS2 = ['flags2_sequential.py', 'flags2_threadpool.py', 'flags2_asyncio.py']
+IO_COUNTS = ['OK', '404', 'errors']
 
-# A short race: three codes (so only the flags2 clients run), a tiny server delay, and
-# only the first number, 2, for the CPU race.
-SHORT_RACE = ['--delay', '0.01', '--numbers', '1', 'CN', 'IN', 'US']
+
+def make_run(approach: str, workers: int, elapsed: float | None, ideal: float) -> Run:
+    return Run(approach, workers, elapsed, ideal, (20, 0, 0))
+
+
+def timed(*elapsed: float | None) -> list[Round]:
+    """Rounds that took these times; None is a round that reported none."""
+    return [Round(t, (20, 0, 0), t is not None) for t in elapsed]
+
+
+def table_rows(output: str) -> dict[str, list[str]]:
+    """The table rows of a race's output: approach -> workers, elapsed, ..., counts."""
+    lines = [line.split() for line in output.splitlines()]
+    return {row[0]: row[1:] for row in lines if len(row) > 1 and row[1].isdigit()}
 
 
 def alive(pid: int) -> bool:
     """Whether a process exists (POSIX: signal 0 checks without sending anything)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process took the number: not ours
+    except (ProcessLookupError, PermissionError):  # gone, or the pid is reused
         return False
     return True
 
@@ -73,31 +93,27 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def make_run(approach: str, workers: int, elapsed: float | None, ideal: float) -> Run:
-    return Run(approach, workers, elapsed, ideal, (20, 0, 0), elapsed is not None)
-
-
-# --- the arithmetic -------------------------------------------------------------------
+# --- the ideal times ------------------------------------------------------------------
 
 
 def test_ideal_io_is_one_delay_per_request_when_sequential() -> None:
-    """20 requests of 0.2 s one after the other: 4 s (the chapter's flags.py)."""
+    """20 requests of 0.2 s one after the other take 4 s, as flags.py does."""
     assert ideal_io(20, 1, 0.2) == pytest.approx(4.0)
 
 
 def test_ideal_io_counts_rounds_of_workers_rounding_up() -> None:
-    """6 workers need 4 rounds for 20 requests: the last round is not full."""
+    """6 workers need 4 rounds for 20 requests, as the last round is not full."""
     assert ideal_io(20, 6, 0.2) == pytest.approx(0.8)
     assert ideal_io(18, 6, 0.2) == pytest.approx(0.6)
 
 
 def test_ideal_io_is_one_delay_when_workers_outnumber_requests() -> None:
-    """30 threads for 20 flags: every request is in flight at once."""
+    """With 30 threads for 20 flags, every request is in flight at once."""
     assert ideal_io(20, 30, 0.2) == pytest.approx(0.2)
 
 
 def test_ideal_cpu_of_balanced_tasks_is_their_sum_over_the_workers() -> None:
-    """Four 1 s tasks on two processes: 2 s."""
+    """Four 1 s tasks on two processes take 2 s."""
     assert ideal_cpu([1.0, 1.0, 1.0, 1.0], 2) == pytest.approx(2.0)
 
 
@@ -107,13 +123,30 @@ def test_ideal_cpu_is_never_below_the_longest_task() -> None:
 
 
 def test_ideal_cpu_with_one_worker_is_the_sum() -> None:
-    """The sequential run: one task after the other."""
+    """With one worker, the CPU ideal is the sum of the task times."""
     assert ideal_cpu([3.0, 1.0, 1.0], 1) == pytest.approx(5.0)
 
 
 def test_ideal_cpu_of_no_tasks_is_zero() -> None:
-    """An empty list has no work, and no crash."""
+    """No tasks take no time, and do not crash the arithmetic."""
     assert ideal_cpu([], 2) == 0.0
+
+
+def test_cpu_ideal_takes_each_task_at_its_fastest_over_the_sequential_rounds() -> None:
+    """The CPU ideal takes each task at its fastest over the sequential rounds, so a
+    round slowed by a busy machine cannot stretch it."""
+    sequential = [
+        Round(2.0, (2, 1), True, (1.5, 0.5)),
+        Round(2.1, (2, 1), True, (1.0, 1.1)),
+    ]
+    rounds: Rounds = {('sequential', 1): sequential, ('ThreadPoolExecutor', 2): []}
+    assert cpu_ideal(rounds, 1) == pytest.approx(1.5)  # 1.0 + 0.5
+    assert cpu_ideal(rounds, 2) == pytest.approx(1.0)  # the longest task
+
+
+def test_cpu_ideal_is_unknown_before_a_sequential_round_finishes() -> None:
+    """Before a sequential round finishes, the CPU ideal is unknown."""
+    assert cpu_ideal({('sequential', 1): []}, 2) is None
 
 
 def test_efficiency_and_speedup_divide_by_the_elapsed_time() -> None:
@@ -122,10 +155,85 @@ def test_efficiency_and_speedup_divide_by_the_elapsed_time() -> None:
     assert ratio(4.0, 0.5) == pytest.approx(8.0)
 
 
-@pytest.mark.parametrize('elapsed', [None, 0.0])
+@pytest.mark.parametrize(
+    'elapsed',
+    [pytest.param(None, id='failed'), pytest.param(0.0, id='too-short-to-time')],
+)
 def test_a_ratio_over_no_time_is_unknown(elapsed: float | None) -> None:
     """A failed run, or one too short for the report's two decimals, has no ratio."""
     assert ratio(1.0, elapsed) is None
+
+
+# --- from rounds to a row -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ('elapsed', 'median'),
+    [
+        pytest.param([3.0, 1.0, 2.0], 2.0, id='odd-count'),
+        pytest.param([1.0, 4.0, 2.0, 10.0], 3.0, id='even-count'),
+        pytest.param([5.0], 5.0, id='one-round'),
+    ],
+)
+def test_a_row_reports_the_median_time_of_its_rounds(
+    elapsed: list[float], median: float
+) -> None:
+    """A row's time is the median of its rounds, which one slow round moves little."""
+    assert summarize('threads', 4, 1.0, timed(*elapsed)).elapsed == median
+
+
+def test_a_round_without_a_time_is_left_out_of_the_median() -> None:
+    """A round that reported no time is left out of the median; its counts show."""
+    rounds = [*timed(1.0, 3.0), Round(None, (17, 0, 3), False)]
+    row = summarize('threads', 4, 1.0, rounds)
+    assert row.elapsed == 2.0
+    assert row.counts == (17, 0, 3)
+
+
+def test_a_row_shows_the_counts_of_its_worst_round() -> None:
+    """A row shows the counts of its round with the fewest successes: no error hides."""
+    rounds = [Round(1.0, (20, 0, 0), True), Round(1.1, (18, 1, 1), False)]
+    assert summarize('threads', 4, 1.0, rounds).counts == (18, 1, 1)
+
+
+def test_an_approach_with_no_finished_round_shows_dashes() -> None:
+    """An approach with no finished round keeps its row, '-' for every measurement."""
+    row = summarize('asyncio', 4, 1.0, [])
+    assert (row.elapsed, row.counts, row.spread) == (None, (), 0.0)
+    assert format_table([row], IO_COUNTS)[1].split() == [
+        'asyncio', '4', '-', '1.00s', '-', '-', '-', '-', '-',
+    ]  # fmt: skip
+    assert bar_chart([row]) == ['asyncio  -']
+
+
+def test_the_spread_of_a_row_is_max_minus_min_over_the_median() -> None:
+    """A row's spread is (max - min) / median: 0.5 / 1.2 for 1.0, 1.2 and 1.5 s."""
+    row = summarize('threads', 4, 1.0, timed(1.5, 1.0, 1.2))
+    assert row.spread == pytest.approx(0.5 / 1.2)
+
+
+@pytest.mark.parametrize(
+    ('spread', 'warned'),
+    [
+        pytest.param(0.5, True, id='wide'),
+        pytest.param(0.25, False, id='at-the-limit'),
+        pytest.param(0.1, False, id='narrow'),
+    ],
+)
+def test_rounds_spread_more_than_a_quarter_warn_the_machine_was_too_busy(
+    spread: float, warned: bool
+) -> None:
+    """Rounds spread by more than 25 % of their median add a line: the machine was too
+    busy for a fair comparison of that row."""
+    runs = [
+        Run('steady', 1, 1.0, 1.0, (4, 4)),
+        Run('pool', 2, 1.0, 1.0, (4, 4), spread),
+    ]
+    expected = [
+        'The machine was too busy for a fair comparison of pool: its rounds spread'
+        ' over 50% of their median time.'
+    ]
+    assert busy_warnings(runs) == (expected if warned else [])
 
 
 # --- the table and the chart ----------------------------------------------------------
@@ -138,7 +246,7 @@ def test_table_shows_ideal_efficiency_and_speedup_against_the_sequential_run() -
         make_run('threads', 6, 1.0, 0.8),
         make_run('broken', 6, None, 0.8),
     ]
-    assert format_table(runs, ['OK', '404', 'errors']) == [
+    assert format_table(runs, IO_COUNTS) == [
         'approach  workers  elapsed  ideal  efficiency  speedup  OK  404  errors',
         'serial          1    4.00s  4.00s        100%     1.0x  20    0       0',
         'threads         6    1.00s  0.80s         80%     4.0x  20    0       0',
@@ -153,9 +261,7 @@ def test_speedup_is_against_the_first_sequential_run_that_finished() -> None:
         make_run('flags2_sequential.py', 1, 5.0, 4.0),
         make_run('flags2_threadpool.py', 30, 0.5, 0.2),
     ]
-    speedups = [
-        row.split()[5] for row in format_table(runs, ['OK', '404', 'errors'])[1:]
-    ]
+    speedups = [row.split()[5] for row in format_table(runs, IO_COUNTS)[1:]]
     assert speedups == ['-', '1.0x', '10.0x']
 
 
@@ -174,18 +280,48 @@ def test_bar_chart_scales_the_slowest_run_to_the_full_width() -> None:
 
 
 def test_bar_chart_of_runs_too_short_to_time_has_no_bars() -> None:
-    """Reports round to 0.00s on a fast enough machine: no division by zero."""
+    """Reports round to 0.00s on a fast enough machine, with no division by zero."""
     runs = [make_run('a', 1, 0.0, 0.0), make_run('b', 2, 0.0, 0.0)]
     assert bar_chart(runs) == ['a   0.00s', 'b   0.00s']
 
 
-def test_report_of_a_flags2_client_gives_time_and_counts() -> None:
-    """The flags2 clients end with counts and 'Elapsed time'."""
-    output = '17 flags downloaded.\n2 not found.\n1 error.\nElapsed time: 0.85s\n'
+@pytest.mark.parametrize(
+    ('codes', 'error_rate', 'title'),
+    [
+        pytest.param(1, 0.0, 'I/O race: 1 flag, a 0.2s delay.', id='one-flag'),
+        pytest.param(20, 0.0, 'I/O race: 20 flags, a 0.2s delay.', id='flags'),
+        pytest.param(
+            20, 0.25, 'I/O race: 20 flags, a 0.2s delay and 25% errors.', id='errors'
+        ),
+    ],
+)
+def test_the_io_title_counts_flags_in_words(
+    codes: int, error_rate: float, title: str
+) -> None:
+    """`race.py QQ` races for 1 flag, not "1 flags", and says what the server fails."""
+    assert io_title(codes, 0.2, error_rate) == title
+
+
+# --- the reports the race reads -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ('errors_line', 'errors'),
+    [
+        pytest.param('0 errors.', 0.0, id='none'),
+        pytest.param('1 error: HTTP 418 (1).', 1.0, id='one'),
+        pytest.param('3 errors: HTTP 418 (2), ReadTimeout (1).', 3.0, id='causes'),
+    ],
+)
+def test_report_of_a_flags2_client_gives_time_and_counts(
+    errors_line: str, errors: float
+) -> None:
+    """The flags2 clients end with their counts, the causes of errors, and the time."""
+    output = f'17 flags downloaded.\n2 not found.\n{errors_line}\nElapsed time: 0.85s\n'
     assert parse_report(output) == {
         'ok': 17.0,
         'not found': 2.0,
-        'errors': 1.0,
+        'errors': errors,
         'elapsed': 0.85,
     }
 
@@ -196,11 +332,8 @@ def test_report_of_the_first_series_gives_the_time_only() -> None:
     assert parse_report(output) == {'elapsed': 0.42}
 
 
-# --- the child processes -------------------------------------------------------------
-
-
 def test_ctrl_c_while_a_child_starts_is_held_until_its_pid_is_known() -> None:
-    """Between fork and Popen's return, Ctrl-C is noted, not raised: no orphan."""
+    """Between fork and Popen's return, Ctrl-C is noted, not raised, so none is lost."""
     before = signal.getsignal(signal.SIGINT)
     with interrupts_held() as caught:
         signal.raise_signal(signal.SIGINT)
@@ -214,89 +347,145 @@ def test_ctrl_c_while_a_child_starts_is_held_until_its_pid_is_known() -> None:
 @pytest.mark.parametrize(
     'argv',
     [
-        ['--delay', 'soon'],
-        ['--delay', '-1'],
-        ['--delay', 'nan'],
-        ['--error-rate', '1.5'],
-        ['--max-req', '0'],
-        ['--max-req', '1001'],
-        ['--workers', '-2'],
-        ['--numbers', '21'],
-        ['--all', 'BR'],
-        ['1Z'],
-        ['ABC'],
-        ['--no-such-option'],
+        pytest.param(['--delay', 'soon'], id='delay-not-a-number'),
+        pytest.param(['--delay', '-1'], id='delay-negative'),
+        pytest.param(['--delay', 'nan'], id='delay-nan'),
+        pytest.param(['--error-rate', '1.5'], id='error-rate-above-1'),
+        pytest.param(['--max-req', '0'], id='max-req-zero'),
+        pytest.param(['--max-req', '1001'], id='max-req-above-the-clients-limit'),
+        pytest.param(['--workers', '-2'], id='workers-negative'),
+        pytest.param(['--numbers', '21'], id='more-numbers-than-there-are'),
+        pytest.param(['--rounds', '0'], id='no-rounds'),
+        pytest.param(['--all', 'BR'], id='all-and-codes'),
+        pytest.param(['1Z'], id='code-with-a-digit'),
+        pytest.param(['ABC'], id='code-of-three-letters'),
+        pytest.param(['--no-such-option'], id='unknown-option'),
     ],
 )
-def test_bad_input_gets_one_line_and_status_2(
+def test_bad_input_is_a_usage_error_with_status_2(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A mistake on the command line is reported in one line, before any server runs."""
+    """A bad option or code is argparse's usage error: status 2, nothing on stdout, and
+    no server started."""
     with pytest.raises(SystemExit) as exc_info:
         main(argv)
     assert exc_info.value.code == 2
     out, err = capsys.readouterr()
     assert out == ''
-    assert len(err.splitlines()) == 1
-    assert ': error: ' in err
+    assert err.startswith('usage: ')
+    assert ': error: ' in err.splitlines()[-1]
 
 
 # --- end to end -----------------------------------------------------------------------
 
 
-def test_short_race_runs_every_approach_and_stops_its_server(tmp_path: Path) -> None:
-    """Both races run, each ends with its table, and the flag server is gone after."""
-    proc = subprocess.run(
-        [sys.executable, str(RACE), *SHORT_RACE],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    # A table row: approach, workers, elapsed, ideal, efficiency, speedup, counts.
-    lines = [line.split() for line in proc.stdout.splitlines()]
-    rows = {row[0]: row[1:] for row in lines if len(row) > 1 and row[1].isdigit()}
-    assert rows['flags2_sequential.py'][0] == '1'
-    # The same concurrency for both clients: the race compares like with like.
-    assert rows['flags2_threadpool.py'][0] == str(FLAGS2_MAX_REQ)
-    assert rows['flags2_asyncio.py'][0] == str(FLAGS2_MAX_REQ)
-    for client in ['flags2_sequential.py', 'flags2_threadpool.py', 'flags2_asyncio.py']:
+@pytest.fixture(scope='module')
+def short_race(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One short race, run to its end in an empty folder, for the claims below."""
+    cwd = tmp_path_factory.mktemp('short_race')
+    return run_script('race.py', *SHORT_RACE, cwd=cwd), cwd
+
+
+def test_a_short_race_runs_every_flags2_client_and_every_cpu_approach(
+    short_race: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """A short race runs every flags2 client and every CPU approach, each with success,
+    and exits with status 0."""
+    done, _ = short_race
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = table_rows(done.stdout)
+    for client in FLAGS2:
         assert rows[client][-3:] == ['3', '0', '0']  # OK, not found, errors
+    # The same concurrency for both concurrent clients: like is compared with like.
+    assert rows['flags2_threadpool.py'][0] == rows['flags2_asyncio.py'][0] == '4'
     for approach in ['sequential', 'ThreadPoolExecutor', 'ProcessPoolExecutor']:
         assert rows[approach][-2:] == ['1', '1']  # checked, primes
-    assert not list(tmp_path.iterdir()), 'the downloads belong in a temporary directory'
+    assert 'The flags.py series sits out' in done.stdout
+
+
+@needs_python(3, 14)
+def test_a_short_race_has_an_interpreter_pool_row_from_python_3_14(
+    short_race: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """From Python 3.14 the CPU race has an InterpreterPoolExecutor row, with as many
+    workers as the process pool."""
+    rows = table_rows(short_race[0].stdout)
+    assert rows['InterpreterPoolExecutor'][0] == rows['ProcessPoolExecutor'][0]
+    assert rows['InterpreterPoolExecutor'][-2:] == ['1', '1']  # checked, primes
+
+
+def test_a_short_race_leaves_no_server_and_no_files(
+    short_race: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """A race leaves no file in its working folder, and no flag server running."""
+    done, cwd = short_race
+    assert list(cwd.iterdir()) == []
     if sys.platform != 'win32':  # there, os.kill(pid, 0) would send a Ctrl-C event
-        assert not alive(server_pid(proc.stdout))
+        assert not alive(server_pid(done.stdout))
+
+
+def one_run_finished(lines: list[str]) -> bool:
+    return any(line.startswith('  flags2_sequential.py') for line in lines)
+
+
+@pytest.fixture(scope='module')
+def interrupted_race(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[int, str, str, list[int]]:
+    """A race stopped by Ctrl-C while its second downloader runs: its exit status,
+    its stdout and stderr, and the processes it had started."""
+    cwd = tmp_path_factory.mktemp('interrupted_race')
+    argv = ['--delay', '0.1', '--numbers', '1', '--rounds', '1', 'CN', 'IN', 'US']
+    race, out, err = start_script('race.py', *argv, cwd=cwd)
+    try:
+        assert out.wait_until(one_run_finished, LONG_TIMEOUT), out.lines
+        with out.changed:
+            server = server_pid('\n'.join(out.lines))
+        deadline = time.monotonic() + SHORT_TIMEOUT
+        while not (downloaders := children(race.pid) - {server}):
+            assert time.monotonic() < deadline, 'the second downloader did not start'
+            time.sleep(0.01)
+        status = ctrl_c(race)
+        return status, out.text(), err.text(), [server, *downloaders]
+    finally:
+        stop(race)  # after reading all it printed: this closes the pipes
 
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
-def test_ctrl_c_mid_race_stops_the_server_and_the_downloader(tmp_path: Path) -> None:
-    """SIGINT while a download runs: status 130, and neither child process survives."""
-    race = subprocess.Popen(
-        [sys.executable, str(RACE)],  # the defaults: flags.py takes seconds
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert race.stdout is not None
-        ready, _, _ = select.select([race.stdout], [], [], START_TIMEOUT)
-        assert ready, 'the race did not start its server'
-        server = server_pid(race.stdout.readline())
-        deadline = time.monotonic() + CHILD_TIMEOUT
-        while not (downloaders := children(race.pid) - {server}):
-            assert time.monotonic() < deadline, 'no downloader started'
-            time.sleep(POLL)
-        race.send_signal(signal.SIGINT)
-        out, err = race.communicate(timeout=EXIT_TIMEOUT)
-    finally:
-        race.kill()
-        race.wait()
-    assert race.returncode == 130, out + err
-    assert err.splitlines()[-1].startswith('*** Interrupted')
-    leaked = [pid for pid in [server, *downloaders] if alive(pid)]
+def test_ctrl_c_mid_race_exits_130_and_leaves_no_child(
+    interrupted_race: tuple[int, str, str, list[int]],
+) -> None:
+    """Ctrl-C in the middle of a download exits with status 130, and neither the server
+    nor the downloader survives."""
+    status, out, err, started = interrupted_race
+    assert status == EXIT_INTERRUPTED, out + err
+    leaked = [pid for pid in started if alive(pid)]
     for pid in leaked:  # leave the machine clean, then fail
         os.kill(pid, signal.SIGKILL)
-    assert leaked == [], f'server {server}, downloaders {downloaders}'
+    assert leaked == []
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
+def test_ctrl_c_mid_race_prints_the_table_of_the_runs_that_finished(
+    interrupted_race: tuple[int, str, str, list[int]],
+) -> None:
+    """After Ctrl-C the race prints the table of the runs that finished, with '-' for
+    those cut short or never started, and no table for a race not begun."""
+    _, out, _, _ = interrupted_race
+    rows = table_rows(out)
+    assert re.fullmatch(r'\d+\.\d\ds', rows['flags2_sequential.py'][1])
+    assert rows['flags2_asyncio.py'][1:] == ['-', '0.10s', '-', '-', '-', '-', '-']
+    assert 'I/O race: 3 flags, a 0.1s delay.' in out.splitlines()
+    assert 'CPU race' not in out
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
+def test_ctrl_c_mid_race_says_so_in_one_line_on_stderr(
+    interrupted_race: tuple[int, str, str, list[int]],
+) -> None:
+    """After Ctrl-C, stderr holds one line, '*** Interrupted: ...': no traceback, and
+    nothing from the children."""
+    _, _, err, _ = interrupted_race
+    assert err.splitlines() == ['*** Interrupted: the race stopped all it started.']

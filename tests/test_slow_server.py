@@ -1,71 +1,82 @@
-"""The local flag server: right bytes, strict paths, keep-alive, load, delays, errors.
+"""Setting up test servers: slow_server.py, the flag server the flags2 clients meet.
 
-Chapter 20's flags2 clients are tested against this server (issue 3), so its own
-behaviour is pinned down here. Requests go through raw sockets or http.client, which
-send the path exactly as written: a client library would normalise ``..`` away first.
+This file documents what chapter20/slow_server.py promises: the exact bytes of every
+flag and 404 for any other target, keep-alive, a deep listen backlog, delays that run
+side by side, seeded errors, its request log, and its command line. Tests that need
+neither options nor a clean log share the session's ``flag_server``; the others start
+their own with ``flag_server_factory``. Requests go through raw sockets or http.client,
+which send a target exactly as written (a client library would normalise ``..`` away).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import http.client
+import os
 import re
 import resource
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from flag_images import flag_gifs
+import harness
+import slow_server
+from flag_images import CODES_FILE, flag_gif
+from harness import READY_LINE, FlagServer
 from slow_server import LABELS, Behaviour
-from tests.server_process import SERVER_SCRIPT, RunningServer
+from tests.support import (
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    SHORT_TIMEOUT,
+    ctrl_c,
+    run_script,
+    start_script,
+)
 
-CODES = [cc.lower() for cc in flag_gifs()]
-SOCKET_TIMEOUT = 10.0  # seconds for any socket operation; only a bug gets near it
-SCRIPT_TIMEOUT = 60.0  # seconds for a short-lived server subprocess
+Factory = Callable[..., FlagServer]
 CONNECTIONS = 1000
-CONNECT_DEADLINE = 20.0  # seconds to open them all; a tiny backlog makes it crawl
-
-Factory = Callable[..., RunningServer]
+EXPECT_CONTINUE = (  # the server answers 100 Continue once it has read the request
+    b'GET /flags/cn/cn.gif HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n'
+)
+NO_COLOUR = {'PYTHON_COLORS': '0'}  # Python 3.14's argparse colours a terminal's text
 
 
 @pytest.fixture(scope='module')
 def gifs() -> dict[str, bytes]:
-    return {
-        f'/flags/{cc.lower()}/{cc.lower()}.gif': gif for cc, gif in flag_gifs().items()
-    }
+    """Each flag's target, and the bytes flag_images.py draws for it in this process."""
+    codes = CODES_FILE.read_text().split()
+    return {f'/flags/{cc.lower()}/{cc.lower()}.gif': flag_gif(cc) for cc in codes}
 
 
-@pytest.fixture(scope='module')
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One plain server for the tests that do not read its log."""
-    server = RunningServer((), cwd=tmp_path_factory.mktemp('shared_server'))
-    yield server
-    server.stop()
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    return response.status, response.read()
 
 
-def raw_get(port: int, target: str, host: str = '127.0.0.1') -> tuple[int, bytes]:
-    """Send one request line as given; return the status and the body."""
-    with socket.create_connection((host, port), timeout=SOCKET_TIMEOUT) as sock:
-        request = f'GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n'
+def raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """Send one request line as given, on a new connection; return status and body."""
+    with socket.create_connection(('127.0.0.1', port), SHORT_TIMEOUT) as sock:
+        request = f'GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
         sock.sendall(request.encode('latin-1'))
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.read()
+        return read_response(sock)
 
 
-def fetch_all(server: RunningServer, paths: list[str]) -> dict[str, bytes]:
+def fetch_all(port: int, paths: list[str]) -> dict[str, bytes]:
     """GET the paths in order on one keep-alive connection; fail if it is replaced."""
-    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=SOCKET_TIMEOUT)
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=SHORT_TIMEOUT)
     conn.connect()
     first_socket, bodies = conn.sock, {}
-    try:
+    with contextlib.closing(conn):
         for path in paths:
             conn.request('GET', path)
             response = conn.getresponse()
@@ -74,330 +85,350 @@ def fetch_all(server: RunningServer, paths: list[str]) -> dict[str, bytes]:
             assert response.getheader('Content-Type') == 'image/gif'
             assert not response.will_close
             assert conn.sock is first_socket
-    finally:
-        conn.close()
     return bodies
 
 
-def statuses(server: RunningServer, paths: list[str], workers: int = 1) -> set[str]:
-    """GET each path; return the paths answered 418."""
-
-    def status(path: str) -> tuple[str, int]:
-        return path, raw_get(server.port, path)[0]
-
+def teapots(port: int, paths: list[str], workers: int = 1) -> Counter[str]:
+    """GET each path, workers at a time; count the 418 answers each path got."""
     with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(status, paths))
-    assert {code for _, code in results} <= {200, 418}
-    return {path for path, code in results if code == 418}
-
-
-def run_server(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, SERVER_SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        timeout=SCRIPT_TIMEOUT,
+        statuses = list(pool.map(lambda path: raw_get(port, path)[0], paths))
+    assert set(statuses) <= {200, 418}
+    return Counter(
+        path for path, status in zip(paths, statuses, strict=True) if status == 418
     )
 
 
-def test_ready_line_gives_the_loopback_address_and_the_real_port(
-    shared_server: RunningServer,
+def test_ready_line_names_the_loopback_address_and_the_port_it_chose(
+    flag_server: FlagServer,
 ) -> None:
-    """Port 0 picks a free port, and the ready line names it, ready to serve."""
-    assert re.fullmatch(r'http://127\.0\.0\.1:\d+/flags', shared_server.base_url)
-    assert shared_server.base_url.endswith(f':{shared_server.port}/flags')
-    assert shared_server.port != 0
-    assert raw_get(shared_server.port, '/flags/cn/cn.gif')[0] == 200
+    """Started on port 0, the server names the free port it chose and serves on it."""
+    assert re.fullmatch(r'http://127\.0\.0\.1:\d+/flags', flag_server.base_url)
+    assert flag_server.base_url.endswith(f':{flag_server.port}/flags')
+    assert flag_server.port != 0
+    assert raw_get(flag_server.port, '/flags/cn/cn.gif')[0] == 200
 
 
-def test_server_listens_on_loopback_only_by_default(
-    shared_server: RunningServer,
+@pytest.mark.skipif(sys.platform != 'linux', reason='Linux routes all of 127/8 here')
+def test_server_listens_on_loopback_only_by_default(flag_server: FlagServer) -> None:
+    """Bound to 127.0.0.1, not to every interface: 127.0.0.2 finds no listener."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(('127.0.0.2', flag_server.port), SHORT_TIMEOUT)
+
+
+def test_every_flag_comes_byte_exact_over_one_keep_alive_connection(
+    flag_server: FlagServer, gifs: dict[str, bytes]
 ) -> None:
-    """Bound to 127.0.0.1, not every interface: 127.0.0.2 finds no listener."""
-    with pytest.raises(ConnectionRefusedError):  # Linux routes all 127/8 to loopback
-        socket.create_connection(('127.0.0.2', shared_server.port), SOCKET_TIMEOUT)
+    """All 194 flags come over one HTTP/1.1 connection, each exactly as drawn here."""
+    assert len(gifs) == 194
+    assert fetch_all(flag_server.port, sorted(gifs)) == gifs
 
 
-def test_every_flag_is_served_with_keep_alive_and_its_exact_bytes(
-    shared_server: RunningServer, gifs: dict[str, bytes]
+def test_another_server_process_serves_identical_bytes(
+    flag_server: FlagServer, flag_server_factory: Factory, gifs: dict[str, bytes]
 ) -> None:
-    """All 194 flags come over one HTTP/1.1 connection, each exactly as generated."""
-    assert fetch_all(shared_server, sorted(gifs)) == gifs
-
-
-def test_two_server_runs_serve_byte_identical_flags(
-    shared_server: RunningServer, flag_server_factory: Factory, gifs: dict[str, bytes]
-) -> None:
-    """Another server process, with another hash seed, serves the same bytes."""
+    """A second server process, with another hash seed, serves the same bytes."""
+    other = flag_server_factory()
     paths = sorted(gifs)
-    assert fetch_all(flag_server_factory(), paths) == fetch_all(shared_server, paths)
+    assert fetch_all(other.port, paths) == fetch_all(flag_server.port, paths)
 
 
 @pytest.mark.parametrize(
     'target',
     [
-        '/flags/xx/xx.gif',
-        '/flags/CN/CN.gif',
-        '/flags/cn/br.gif',
-        '/flags/cn/cn.png',
-        '/flags/cn/cn.gif/',
-        '/',
-        '/flags',
-        '/flags/',
-        '/flags/cn',
-        '/flags/cn/',
-        '/flags/cn/../cn/cn.gif',
-        '/flags/../flags/cn/cn.gif',
-        '/../../../../etc/passwd',
-        '/flags/cn/%2e%2e/cn/cn.gif',
-        '/flags/%2E%2E/flags/cn/cn.gif',
-        '/%2e%2e/%2e%2e/etc/passwd',
-        '/flags/cn/cn%2egif',
-        '/flags/c%6e/cn.gif',
-        '//flags/cn/cn.gif',
-        '/flags//cn/cn.gif',
-        '/flags/cn//cn.gif',
-        'http://127.0.0.1/flags/cn/cn.gif',
-        '/flags/cn/cn.gif?download=1',
-        '/flags/cn/cn.gif#top',
-        '/flags/cn/cn.gif%00',
-        '/etc/passwd',
-        '/country_codes.txt',
-        '/slow_server.py',
-        '/flags/country_codes.txt',
-        '*',
+        pytest.param('/flags/xx/xx.gif', id='unknown-code'),
+        pytest.param('/flags/CN/CN.gif', id='upper-case'),
+        pytest.param('/flags/cn/br.gif', id='codes-differ'),
+        pytest.param('/flags/cn/cn.png', id='other-extension'),
+        pytest.param('/flags/cn/cn.gif/', id='trailing-slash'),
+        pytest.param('/', id='root'),
+        pytest.param('/flags', id='flags-folder'),
+        pytest.param('/flags/', id='flags-folder-slash'),
+        pytest.param('/flags/cn', id='code-folder'),
+        pytest.param('/flags/cn/', id='code-folder-slash'),
+        pytest.param('/flags/cn/../cn/cn.gif', id='dot-dot-inside'),
+        pytest.param('/flags/../flags/cn/cn.gif', id='dot-dot-out-and-back'),
+        pytest.param('/../../../../etc/passwd', id='dot-dot-above-root'),
+        pytest.param('/flags/cn/%2e%2e/cn/cn.gif', id='encoded-dot-dot'),
+        pytest.param('/flags/%2E%2E/flags/cn/cn.gif', id='encoded-upper-dot-dot'),
+        pytest.param('/%2e%2e/%2e%2e/etc/passwd', id='encoded-dot-dot-above-root'),
+        pytest.param('/flags/cn/cn%2egif', id='encoded-dot'),
+        pytest.param('/flags/c%6e/cn.gif', id='encoded-letter'),
+        pytest.param('//flags/cn/cn.gif', id='leading-double-slash'),
+        pytest.param('/flags//cn/cn.gif', id='double-slash-after-flags'),
+        pytest.param('/flags/cn//cn.gif', id='double-slash-after-code'),
+        pytest.param('http://127.0.0.1/flags/cn/cn.gif', id='absolute-url'),
+        pytest.param('/flags/cn/cn.gif?download=1', id='query'),
+        pytest.param('/flags/cn/cn.gif#top', id='fragment'),
+        pytest.param('/flags/cn/cn.gif%00', id='encoded-nul'),
+        pytest.param('/etc/passwd', id='system-file'),
+        pytest.param('/country_codes.txt', id='codes-file'),
+        pytest.param('/slow_server.py', id='own-source'),
+        pytest.param('/flags/country_codes.txt', id='codes-file-under-flags'),
+        pytest.param('*', id='asterisk'),
     ],
 )
-def test_anything_but_a_flag_path_gets_404(
-    shared_server: RunningServer, target: str
+def test_anything_but_a_flag_target_gets_404(
+    flag_server: FlagServer, target: str
 ) -> None:
     """Only /flags/<cc>/<cc>.gif exists: no normalising, no files, no listings."""
-    status, body = raw_get(shared_server.port, target)
-    assert (status, body) == (404, b'404 Not Found\n')
+    assert raw_get(flag_server.port, target) == (404, b'404 Not Found\n')
 
 
-def test_thousand_concurrent_connections_are_all_served_without_a_reset(
+@pytest.fixture
+def open_files_for_connections() -> Iterator[None]:
+    """Raise this process's limit on open files; a server started now inherits it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = CONNECTIONS + 200  # the sockets, and what pytest or the server holds
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f'needs {needed} open files; the hard limit is {hard}')
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='Linux lets a backlog reach 1000')
+@pytest.mark.usefixtures('open_files_for_connections')
+def test_thousand_connections_wait_in_the_backlog_and_all_get_their_flag(
     flag_server_factory: Factory, gifs: dict[str, bytes]
 ) -> None:
-    """1,000 connections open at once all get their flag: the backlog is not 5."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = 2 * CONNECTIONS + 100  # ours, plus the server's (which inherits the limit)
-    if soft < needed:
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            pytest.skip(f'needs {needed} open files; the hard limit is {hard}')
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-    try:
-        server = flag_server_factory()
-        paths = [sorted(gifs)[i % len(gifs)] for i in range(CONNECTIONS)]
-        sockets: list[socket.socket] = []
-        try:
-            deadline = time.perf_counter() + CONNECT_DEADLINE
-            for path in paths:  # every connection is open before any is read
-                if time.perf_counter() > deadline:
-                    pytest.fail(f'{len(sockets)} connections in {CONNECT_DEADLINE} s')
-                sock = socket.create_connection(
-                    ('127.0.0.1', server.port), SOCKET_TIMEOUT
-                )
-                sockets.append(sock)
-                sock.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
-            received = []
-            for sock in sockets:
-                response = http.client.HTTPResponse(sock)
-                response.begin()
-                received.append((response.status, response.read()))
-        finally:
-            for sock in sockets:
-                sock.close()
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    """1,000 connections made while the server is frozen wait in its backlog, not 5."""
+    if int(Path('/proc/sys/net/core/somaxconn').read_text()) < CONNECTIONS:
+        pytest.skip('net.core.somaxconn caps every backlog below 1000 on this machine')
+    server = flag_server_factory()
+    paths = [sorted(gifs)[n % len(gifs)] for n in range(CONNECTIONS)]
+    with contextlib.ExitStack() as stack:
+        # Stopped, the server accepts nothing: only the kernel's queue holds them.
+        server.process.send_signal(signal.SIGSTOP)
+        stack.callback(server.process.send_signal, signal.SIGCONT)
+        sockets = []
+        for path in paths:
+            address = ('127.0.0.1', server.port)
+            sock = stack.enter_context(socket.create_connection(address, SHORT_TIMEOUT))
+            sock.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
+            sockets.append(sock)
+        server.process.send_signal(signal.SIGCONT)
+        received = [read_response(sock) for sock in sockets]
     assert received == [(200, gifs[path]) for path in paths]
 
 
-def test_client_hanging_up_mid_response_leaves_the_server_serving_quietly(
+def test_client_hanging_up_mid_response_leaves_the_server_quiet_and_serving(
     flag_server_factory: Factory,
 ) -> None:
-    """A reset connection costs one answer: no traceback, and the next request works."""
+    """A reset connection costs its own answer only: no traceback, and no harm done."""
     server = flag_server_factory('--delay', '0.05')
-    sock = socket.create_connection(('127.0.0.1', server.port), SOCKET_TIMEOUT)
-    request = (
-        b'GET /flags/cn/cn.gif HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n'
-    )
-    sock.sendall(request)
-    # 100 Continue: the server has read the request and is now waiting its delay.
-    assert sock.recv(100).startswith(b'HTTP/1.1 100 Continue')
-    # Linger 0: close sends a reset, so the server's answer meets a dead connection.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
-    sock.close()
+    with socket.create_connection(('127.0.0.1', server.port), SHORT_TIMEOUT) as sock:
+        sock.sendall(EXPECT_CONTINUE)
+        assert sock.recv(100).startswith(b'HTTP/1.1 100 Continue')  # in its delay now
+        # Linger 0: close sends a reset, so the answer meets a dead connection.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    # The failed write follows its log line at once; the next answer waits 0.05 s.
     assert server.requests(at_least=1)[0].path == '/flags/cn/cn.gif'
-    # The failed write follows that log line at once; the next answer takes 0.05 s.
     assert raw_get(server.port, '/flags/br/br.gif')[0] == 200
     assert server.requests(at_least=2)[1].path == '/flags/br/br.gif'
     assert server.process.poll() is None
     assert len(server.stderr_lines()) == 2, server.stderr_lines()
 
 
-def test_seeded_error_server_fails_the_same_paths_in_any_arrival_order(
+def test_delays_of_many_requests_run_at_the_same_time(
+    flag_server_factory: Factory,
+) -> None:
+    """20 connections all hear 100 Continue while none is answered: 20 waits at once."""
+    server = flag_server_factory('--delay', '30')
+    with contextlib.ExitStack() as stack:
+        address = ('127.0.0.1', server.port)
+        sockets = [
+            stack.enter_context(socket.create_connection(address, SHORT_TIMEOUT))
+            for _ in range(20)
+        ]
+        for sock in sockets:
+            sock.sendall(EXPECT_CONTINUE)
+        # A server that waited one delay after the other would not read the second.
+        replies = [sock.recv(100) for sock in sockets]
+    assert replies == [b'HTTP/1.1 100 Continue\r\n\r\n'] * 20
+    assert server.requests() == []  # none answered; the fixture stops the server
+
+
+def test_seeded_errors_fall_on_the_same_requests_in_any_arrival_order(
     flag_server_factory: Factory, gifs: dict[str, bytes]
 ) -> None:
-    """With --seed, a path's fate depends on the seed, not on when it arrives."""
+    """With --seed, the nth request of a path fails or not whatever the order."""
     options = ('--error-rate', '0.5', '--seed', '7')
-    paths = sorted(gifs)[:40]  # enough that about half fail; a fraction of a second
-    in_order = statuses(flag_server_factory(*options), paths)
-    shuffled = statuses(flag_server_factory(*options), paths[::-1], workers=20)
-    assert 0 < len(in_order) < len(paths)
+    paths = sorted(gifs)[:20] * 2  # each path twice: its first and its second request
+    in_order = teapots(flag_server_factory(*options).port, paths)
+    shuffled = teapots(flag_server_factory(*options).port, paths[::-1], workers=20)
+    assert 0 < in_order.total() < len(paths)
     assert in_order == shuffled
 
 
-@pytest.mark.parametrize(('rate', 'expected'), [('0', 200), ('1', 418)])
+@pytest.mark.parametrize(
+    ('rate', 'status'),
+    [pytest.param('0', 200, id='never'), pytest.param('1', 418, id='always')],
+)
 def test_error_rate_is_the_probability_of_a_teapot(
-    flag_server_factory: Factory, rate: str, expected: int
+    flag_server_factory: Factory, rate: str, status: int
 ) -> None:
-    """--error-rate 0 never fails, 1 always answers 418 I'm a Teapot."""
+    """--error-rate 0 never fails, and 1 always answers 418 I'm a Teapot."""
     server = flag_server_factory('--error-rate', rate)
-    assert {raw_get(server.port, path)[0] for path in ['/flags/cn/cn.gif'] * 5} == {
-        expected
-    }
+    assert {raw_get(server.port, '/flags/cn/cn.gif')[0] for _ in range(5)} == {status}
 
 
-def test_fixed_delay_holds_each_answer_back(flag_server_factory: Factory) -> None:
-    """--delay D: no answer comes sooner than D seconds after its request."""
-    server = flag_server_factory('--delay', '0.05')
-    t0 = time.perf_counter()
-    assert raw_get(server.port, '/flags/cn/cn.gif')[0] == 200
-    assert time.perf_counter() - t0 >= 0.05
-    assert server.requests(at_least=1)[0].delay == 0.05
-
-
-def test_delay_range_draws_each_delay_within_it(flag_server_factory: Factory) -> None:
-    """--delay MIN:MAX draws uniformly; each answer waits its own draw."""
-    server = flag_server_factory('--delay', '0.01:0.03', '--seed', '1')
+@pytest.mark.parametrize(
+    ('delay', 'low', 'high'),
+    [
+        pytest.param('0.05', 0.05, 0.05, id='fixed-seconds'),
+        pytest.param('0.01:0.03', 0.01, 0.03, id='min-max-range'),
+    ],
+)
+def test_each_answer_waits_a_delay_drawn_within_the_option(
+    flag_server_factory: Factory, delay: str, low: float, high: float
+) -> None:
+    """--delay SECONDS or MIN:MAX holds each answer back its own draw within bounds."""
+    server = flag_server_factory('--delay', delay, '--seed', '1')
     for n, path in enumerate(
         ['/flags/cn/cn.gif', '/flags/xx/xx.gif', '/flags/br/br.gif']
     ):
         t0 = time.perf_counter()
         raw_get(server.port, path)
         elapsed = time.perf_counter() - t0
-        delay = server.requests(at_least=n + 1)[n].delay
-        assert 0.01 <= delay <= 0.03
-        assert elapsed >= delay - 0.0005  # the log rounds to the millisecond
+        logged = server.requests(at_least=n + 1)[n].delay
+        assert low <= logged <= high
+        assert elapsed >= logged - 0.0005  # the log rounds to the millisecond
 
 
-def test_delays_run_concurrently_not_one_after_the_other(
-    flag_server_factory: Factory,
+def test_each_request_is_logged_as_one_line_with_unprintables_escaped(
+    flag_server: FlagServer,
 ) -> None:
-    """20 requests delayed 0.1 s each, sent at once, end far sooner than 20 x 0.1 s."""
-    server = flag_server_factory('--delay', '0.1')
-    paths = [f'/flags/{cc}/{cc}.gif' for cc in CODES[:20]]
-    t0 = time.perf_counter()
-    assert statuses(server, paths, workers=20) == set()
-    # Serialised delays would take 2 s; 1 s leaves a wide margin for a loaded machine.
-    assert time.perf_counter() - t0 < 1.0
-
-
-def test_each_request_is_logged_as_one_parsable_line(
-    flag_server_factory: Factory,
-) -> None:
-    """stderr gets HOST:PORT METHOD PATH STATUS DELAYs, unprintables escaped."""
-    server = flag_server_factory()
-    raw_get(server.port, '/flags/cn/cn.gif')
-    raw_get(server.port, '/flags/\x01')
+    """stderr gets HOST:PORT METHOD PATH STATUS DELAYs for every request, even bad."""
+    mark = flag_server.mark()
+    raw_get(flag_server.port, '/flags/cn/cn.gif')
+    raw_get(flag_server.port, '/flags/\x01')
     for request in [b'BREW /pot HTTP/1.1\r\n\r\n', b'NONSENSE\r\n\r\n']:
-        with socket.create_connection(
-            ('127.0.0.1', server.port), SOCKET_TIMEOUT
-        ) as sock:
+        with socket.create_connection(('127.0.0.1', flag_server.port)) as sock:
+            sock.settimeout(SHORT_TIMEOUT)
             sock.sendall(request)
             sock.recv(1000)
-    server.requests(at_least=4)
-    assert server.stderr_lines() == [
-        f'127.0.0.1:{server.port} GET /flags/cn/cn.gif 200 0.000s',
-        f'127.0.0.1:{server.port} GET /flags/\\x01 404 0.000s',
-        f'127.0.0.1:{server.port} BREW /pot 501 0.000s',
-        f'127.0.0.1:{server.port} NONSENSE - 400 0.000s',
+    flag_server.requests(at_least=4, since=mark)
+    host = f'127.0.0.1:{flag_server.port}'
+    assert flag_server.stderr_lines()[mark:] == [
+        f'{host} GET /flags/cn/cn.gif 200 0.000s',
+        f'{host} GET /flags/\\x01 404 0.000s',
+        f'{host} BREW /pot 501 0.000s',
+        f'{host} NONSENSE - 400 0.000s',
     ]
 
 
 @pytest.mark.parametrize(
-    'args',
+    ('host', 'error'),
     [
-        ['--delay', 'soon'],
-        ['--delay', '-1'],
-        ['--delay', '5:1'],
-        ['--delay', 'nan'],
-        ['--delay', '1:inf'],
-        ['--error-rate', '1.5'],
-        ['--error-rate', 'often'],
-        ['--seed', 'x'],
-        ['70000'],
-        ['-1'],
-        ['eighty'],
-        ['--labels', '8000'],
-        ['--labels', '--delay', '1'],
-        ['--bogus'],
+        pytest.param('127.0.0.1', errno.EADDRINUSE, id='port-taken'),
+        pytest.param('192.0.2.1', errno.EADDRNOTAVAIL, id='address-not-here'),
     ],
 )
-def test_bad_options_exit_2_with_one_line(args: list[str]) -> None:
-    """Bad input gets one line on stderr and status 2, never a traceback."""
-    result = run_server(*args)
-    assert result.returncode == 2
-    assert result.stdout == ''
-    assert re.fullmatch(r'\*\*\* Usage error: [^\n]+\. Try --help\.\n', result.stderr)
+def test_a_port_it_cannot_listen_on_exits_1_with_one_line(
+    flag_server: FlagServer, tmp_path: Path, host: str, error: int
+) -> None:
+    """A port taken, or an address not on this machine, is one line and status 1."""
+    port = flag_server.port
+    result = run_script('slow_server.py', str(port), '--bind', host, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    why = os.strerror(error)
+    assert result.stderr == f'slow_server.py: cannot serve on {host}:{port}: {why}.\n'
 
 
-def test_busy_port_exits_1_with_one_line(shared_server: RunningServer) -> None:
-    """A port already taken is reported in one line, status 1."""
-    result = run_server(str(shared_server.port))
-    assert result.returncode == 1
-    assert result.stderr.startswith(
-        f'*** Cannot serve on 127.0.0.1:{shared_server.port}'
-    )
-    assert result.stderr.count('\n') == 1
+def ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as nohup and `cmd &` leave it
 
 
 @pytest.mark.skipif(sys.platform == 'win32', reason='POSIX signals')
-def test_ctrl_c_stops_the_server_with_status_130_and_no_traceback(
-    flag_server_factory: Factory,
+@pytest.mark.parametrize(
+    'preexec_fn',
+    [
+        pytest.param(None, id='default-handler'),
+        pytest.param(ignore_ctrl_c, id='started-with-ctrl-c-ignored'),
+    ],
+)
+def test_ctrl_c_exits_130_and_prints_nothing(
+    tmp_path: Path, preexec_fn: Callable[[], None] | None
 ) -> None:
-    """SIGINT ends the server as the shell expects: status 130, no traceback."""
-    server = flag_server_factory()
-    server.process.send_signal(signal.SIGINT)
-    assert server.process.wait(SCRIPT_TIMEOUT) == 130
-    server.stop()
-    assert server.stderr_lines() == []
+    """Ctrl-C stops the server with status 130 and no traceback, even if ignored."""
+    child, out, err = start_script(
+        'slow_server.py', '0', cwd=tmp_path, preexec_fn=preexec_fn
+    )
+    try:
+        assert out.wait_until(bool, LONG_TIMEOUT), err.lines
+        assert ctrl_c(child) == EXIT_INTERRUPTED
+    finally:
+        harness.stop(child)
+    assert err.text() == ''
+    assert READY_LINE.fullmatch(out.text().removesuffix('\n'))
 
 
 def test_labels_name_the_three_servers_of_the_clients() -> None:
     """LOCAL, DELAY and ERROR: ports 8000-8002, the book's 0.5-5 s, 25 % errors."""
-    expected = {
+    assert {
         'LOCAL': (8000, Behaviour()),
         'DELAY': (8001, Behaviour(0.5, 5.0)),
         'ERROR': (8002, Behaviour(0.5, 5.0, 0.25)),
-    }
-    assert expected == LABELS
+    } == LABELS
 
 
 def test_labels_option_starts_the_three_servers_in_one_process(tmp_path: Path) -> None:
-    """--labels prints one ready line per server; LOCAL answers at once."""
-    for port in (8000, 8001, 8002):
-        with socket.socket() as probe:
-            if probe.connect_ex(('127.0.0.1', port)) == 0:
-                pytest.skip(f'port {port} is in use on this machine')
-    process = subprocess.Popen(
-        [sys.executable, '-u', SERVER_SCRIPT, '--labels'],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    """--labels prints one ready line per server, and LOCAL answers at once."""
+    child, out, err = start_script('slow_server.py', '--labels', cwd=tmp_path)
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in LABELS]
+        ready = out.wait_until(lambda lines: len(lines) == len(LABELS), LONG_TIMEOUT)
+        if not ready and os.strerror(errno.EADDRINUSE) in err.text():
+            pytest.skip(f'a port of 8000-8002 is taken here: {err.text()}')
         assert raw_get(8000, '/flags/cn/cn.gif')[0] == 200
     finally:
-        process.terminate()
-        process.wait(SCRIPT_TIMEOUT)
-        if process.stdout is not None:
-            process.stdout.close()
-    assert lines == [
-        f'Serving flags on http://127.0.0.1:{port}/flags\n'
-        for port in (8000, 8001, 8002)
+        harness.stop(child)
+    assert out.lines == [
+        f'Serving flags on http://127.0.0.1:{port}/flags' for port, _ in LABELS.values()
     ]
+
+
+@pytest.mark.parametrize(
+    'argv',
+    [
+        pytest.param(['--delay', 'soon'], id='delay-not-a-number'),
+        pytest.param(['--delay', '-1'], id='delay-negative'),
+        pytest.param(['--delay', '5:1'], id='delay-min-above-max'),
+        pytest.param(['--delay', '1:'], id='delay-range-without-max'),
+        pytest.param(['--delay', 'nan'], id='delay-nan'),
+        pytest.param(['--delay', '1:inf'], id='delay-infinite'),
+        pytest.param(['--error-rate', '1.5'], id='error-rate-above-1'),
+        pytest.param(['--error-rate', 'often'], id='error-rate-not-a-number'),
+        pytest.param(['--seed', 'x'], id='seed-not-a-whole-number'),
+        pytest.param(['70000'], id='port-above-65535'),
+        pytest.param(['-1'], id='port-negative'),
+        pytest.param(['eighty'], id='port-not-a-number'),
+        pytest.param(['8000', '8001'], id='two-ports'),
+        pytest.param(['--labels', '8000'], id='labels-with-a-port'),
+        pytest.param(['--labels', '--delay', '1'], id='labels-with-a-delay'),
+        pytest.param(['--labels', '--error-rate', '0'], id='labels-with-an-error-rate'),
+        pytest.param(['--bogus'], id='unknown-option'),
+    ],
+)
+def test_bad_command_line_is_argparse_usage_error_with_status_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad command line gets the usage and one error line on stderr, and status 2."""
+    for name, value in NO_COLOUR.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        slow_server.main(argv)
+    out, err = capsys.readouterr()
+    assert (stopped.value.code, out) == (2, '')
+    assert err.startswith('usage: slow_server.py ')
+    assert err.splitlines()[-1].startswith('slow_server.py: error: ')
+
+
+def test_help_prints_the_usage_and_does_nothing_else(tmp_path: Path) -> None:
+    """-h prints the help on stdout and exits 0 at once: no server, no file."""
+    result = run_script('slow_server.py', '-h', cwd=tmp_path, env=NO_COLOUR)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.startswith('usage: slow_server.py ')
+    assert '--labels' in result.stdout
+    assert 'Serving flags' not in result.stdout
+    assert list(tmp_path.iterdir()) == []
