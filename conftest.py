@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 CHAPTER = ROOT / 'chapter20'
 
-pytest_plugins = ['tests.flag_site', 'tests.server_process']
+pytest_plugins = ['tests.flag_site']
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

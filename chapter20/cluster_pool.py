@@ -18,20 +18,22 @@ the work to a cluster that is already running. Sample run on a 2-core machine::
 Dask is optional: install it with ``pip install distributed``.
 """
 
+import argparse
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from arguments import int_in
 from primes import NUMBERS
-from proc_pool import Parser, check_numbers, default_workers, positive_int
+from proc_pool import check_numbers
 
 try:
     from distributed import Client
 except ImportError:
-    print('*** cluster_pool.py needs Dask: pip install distributed', file=sys.stderr)
-    sys.exit(2)
+    sys.exit('*** cluster_pool.py needs Dask: pip install distributed')
 
 # Dask draws its dashboard with bokeh, an optional dependency of its own.
 HAS_DASHBOARD = importlib.util.find_spec('bokeh') is not None
@@ -53,15 +55,12 @@ def connect(scheduler: str) -> Client:
 
 
 def start_local(workers: int) -> Client:
-    # Given no address, Client starts a LocalCluster with these options and owns it.
-    return Client(
-        n_workers=workers,
-        threads_per_worker=1,  # one task per process, like ProcessPoolExecutor
-        processes=True,
-        # Port 0: the HTTP server runs even without bokeh; two clusters may coexist.
-        dashboard_address=':8787' if HAS_DASHBOARD else ':0',
-        silence_logs=logging.ERROR,
-    )
+    # Given no address, Client starts a LocalCluster with these options and owns it:
+    # one task per process, like ProcessPoolExecutor; the dashboard on port 0 without
+    # bokeh, as its HTTP server runs anyway, and two clusters may then coexist.
+    board = ':8787' if HAS_DASHBOARD else ':0'
+    return Client(n_workers=workers, threads_per_worker=1, processes=True,
+                  dashboard_address=board, silence_logs=logging.ERROR)  # fmt: skip
 
 
 def describe(client: Client) -> str:
@@ -73,39 +72,28 @@ def describe(client: Client) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = Parser(description='Check 20 numbers for primality on a Dask cluster.')
-    parser.add_argument(
-        'workers',
-        metavar='WORKERS',
-        type=positive_int,
-        nargs='?',
-        help='number of local worker processes (default: the CPU count)',
-    )
-    parser.add_argument(
-        '--scheduler',
-        metavar='tcp://HOST:PORT',
-        help='use the running Dask cluster with this scheduler address',
-    )
+    parser = argparse.ArgumentParser(description='Check 20 numbers on a Dask cluster.')
+    add = parser.add_argument
+    # fmt: off
+    add('workers', metavar='WORKERS', type=int_in(1, 256), nargs='?',
+        help='number of local worker processes (default: one per CPU)')
+    add('--scheduler', metavar='tcp://HOST:PORT',
+        help='use the running Dask cluster with this scheduler address')
+    # fmt: on
     args = parser.parse_args(argv)
     if args.scheduler and args.workers:
         parser.error('give WORKERS or --scheduler, not both')
     if args.scheduler is None:
-        client = start_local(args.workers or default_workers())
+        client = start_local(args.workers or os.cpu_count() or 1)
     else:
         try:
             client = connect(args.scheduler)
         except (OSError, ValueError) as exc:  # unreachable, malformed, no workers
-            parser.exit(2, f'*** Cannot use the Dask scheduler: {exc}.\n')
+            sys.exit(f'*** Cannot use the Dask scheduler: {exc}.')
     with client:
         print(f'Running on {describe(client)}.')
-        with client.get_executor() as executor:
-            try:
-                check_numbers(executor, f'{len(client.nthreads())} workers', NUMBERS)
-            except KeyboardInterrupt:
-                # Local workers got Ctrl-C too: waiting for their tasks would hang.
-                executor.shutdown(wait=False)
-                print('\n*** Interrupted.', file=sys.stderr)
-                sys.exit(130)
+        with client.get_executor() as executor:  # check_numbers handles Ctrl-C
+            check_numbers(executor, f'{len(client.nthreads())} workers', NUMBERS)
 
 
 if __name__ == '__main__':

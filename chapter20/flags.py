@@ -12,14 +12,16 @@ Sample run::
     20 downloads in 0.05s
 """
 
+import argparse
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from download_support import make_folder, one_line, save_atomically
 
 POP20_CC = 'CN IN US ID BR PK NG BD RU JP MX PH VN ET EG DE IR TR CD FR'.split()
 
@@ -31,14 +33,7 @@ TLS_CONTEXT = httpx.create_ssl_context()
 
 
 def save_flag(img: bytes, filename: str) -> None:
-    # Write aside, then rename: a reader sees the old file or the new one, never half.
-    path = DEST_DIR / filename
-    part = path.with_name(f'.{path.name}.{uuid.uuid4().hex}.part')
-    try:
-        part.write_bytes(img)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
+    save_atomically(DEST_DIR / filename, img)  # never a half-written file
 
 
 def get_flag(cc: str) -> bytes:
@@ -58,17 +53,24 @@ def download_many(cc_list: list[str]) -> int:
 
 
 def main(downloader: Callable[[list[str]], int]) -> None:
-    DEST_DIR.mkdir(exist_ok=True)
+    make_folder(DEST_DIR)
     t0 = time.perf_counter()
     try:
         count = downloader(POP20_CC)
     except httpx.HTTPError as exc:
-        # httpx messages may add a line of advice, or be empty: report one line.
-        reason = next(iter(str(exc).splitlines()), 'no details')
-        sys.exit(f'\n*** Download failed: {type(exc).__name__}: {reason}')
+        sys.exit(f'\n*** Download failed: {one_line(exc)}')
+    except KeyboardInterrupt:
+        print('\n*** Interrupted: the flags above were saved.', file=sys.stderr)
+        sys.exit(130)
     elapsed = time.perf_counter() - t0
     print(f'\n{count} downloads in {elapsed:.2f}s')
 
 
+def command_line(description: str) -> argparse.ArgumentParser:
+    epilog = f'Set FLAGS_BASE_URL to download from elsewhere than {REMOTE_URL}.'
+    return argparse.ArgumentParser(description=description, epilog=epilog)
+
+
 if __name__ == '__main__':
+    command_line('Download 20 flags, one after the other.').parse_args()
     main(download_many)

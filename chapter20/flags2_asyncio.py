@@ -21,9 +21,6 @@ running::
 import asyncio
 from http import HTTPStatus
 
-# httpx loads anyio's asyncio backend on its first request: ~0.1 s of imports inside
-# the timed run. Load it here, with every other import, so the run times downloads.
-import anyio._backends._asyncio  # noqa: F401
 import httpx
 from tqdm import tqdm
 
@@ -32,7 +29,8 @@ from flags2_common import (
     VERIFY,
     Counts,
     DownloadStatus,
-    describe,
+    Outcome,
+    error,
     main,
     save_flag,
 )
@@ -51,7 +49,7 @@ async def get_flag(client: httpx.AsyncClient, base_url: str, cc: str) -> bytes:
 
 async def download_one(
     client: httpx.AsyncClient, cc: str, base_url: str, semaphore: asyncio.Semaphore
-) -> tuple[DownloadStatus, str]:
+) -> tuple[Outcome, str]:
     """Download and save one flag; return its status and a line saying what happened."""
     try:
         async with semaphore:
@@ -60,11 +58,11 @@ async def download_one(
         await asyncio.to_thread(save_flag, image, f'{cc}.gif')
     except httpx.HTTPStatusError as exc:
         if exc.response.status_code == HTTPStatus.NOT_FOUND:
-            return DownloadStatus.NOT_FOUND, f'{cc} not found'
-        return DownloadStatus.ERROR, f'{cc} error: {describe(exc)}'
+            return Outcome(DownloadStatus.NOT_FOUND), f'{cc} not found'
+        return error(cc, exc)
     except (httpx.RequestError, OSError) as exc:  # no answer in time, no connection...
-        return DownloadStatus.ERROR, f'{cc} error: {describe(exc)}'
-    return DownloadStatus.OK, f'{cc} OK'
+        return error(cc, exc)
+    return Outcome(DownloadStatus.OK), f'{cc} OK'
 
 
 async def supervisor(
@@ -87,8 +85,8 @@ async def supervisor(
         try:
             done_iter = asyncio.as_completed(to_do)
             for coro in tqdm(done_iter, total=len(cc_list), disable=verbose):
-                status, message = await coro
-                counter[status] += 1
+                outcome, message = await coro
+                counter[outcome] += 1
                 if verbose:
                     tqdm.write(message)
         finally:

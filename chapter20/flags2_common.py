@@ -2,20 +2,20 @@
 
 flags2_sequential.py, flags2_threadpool.py and flags2_asyncio.py each pass their
 ``download_many`` to ``main`` here, which reads the options, prints the reports and sets
-the exit status: 0 when no download ended in ERROR, 1 otherwise, 2 for a usage error,
-130 after Ctrl-C. Start the servers the labels name with
-``python chapter20/slow_server.py --labels``. Sample run::
+the exit status: 0 when no download ended in error, 1 otherwise, 2 for a usage error,
+130 after Ctrl-C. The final report names the causes of the errors, counted. Start the
+servers the labels name with ``python chapter20/slow_server.py --labels``. Sample run::
 
-    $ python chapter20/flags2_threadpool.py -s DELAY a b c
-    DELAY site: http://127.0.0.1:8001/flags
+    $ python chapter20/flags2_threadpool.py -s ERROR a b c
+    ERROR site: http://127.0.0.1:8002/flags
     Searching for 78 flags: from AA to CZ
     30 concurrent connections will be used.
-    100%|███████████████████████████████████████████████| 78/78 [00:10<00:00,  7.49it/s]
+    100%|███████████████████████████████████████████████| 78/78 [00:08<00:00,  9.36it/s]
     --------------------
-    43 flags downloaded.
+    35 flags downloaded.
     35 not found.
-    0 errors.
-    Elapsed time: 10.55s
+    8 errors: HTTP 418 (8).
+    Elapsed time: 8.34s
 """
 
 import argparse
@@ -29,11 +29,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import httpx
+from tqdm import tqdm
 
 import flags
+from arguments import int_in, positive_int
+from download_support import make_folder
 from flags import POP20_CC, TLS_CONTEXT
 
 SERVERS = {
@@ -57,6 +60,9 @@ BASE_URL = re.compile(
     re.ASCII,
 )
 EXIT_INTERRUPTED = 130  # what shells report for a program stopped by Ctrl-C
+# tqdm guards its output with a multiprocessing lock by default: a semaphore that the
+# exit after Ctrl-C, os._exit, would leak (Python 3.14 warns about it). Threads suffice.
+tqdm.set_lock(threading.RLock())
 
 
 class DownloadStatus(Enum):
@@ -65,7 +71,12 @@ class DownloadStatus(Enum):
     ERROR = 'error'
 
 
-Counts = Counter[DownloadStatus]
+class Outcome(NamedTuple):
+    status: DownloadStatus
+    cause: str = ''  # why a download ended in ERROR: 'HTTP 418', 'ConnectError'...
+
+
+Counts = Counter[Outcome]
 # download_many(cc_list, base_url, verbose, concur_req, counter): counts into counter,
 # so that the counts so far survive a Ctrl-C.
 Downloader = Callable[[list[str], str, bool, int, Counts], None]
@@ -87,20 +98,13 @@ def describe(exc: Exception) -> str:
     return f'{type(exc).__name__}: {exc}' if str(exc) else type(exc).__name__
 
 
-class UsageError(Exception):
-    """Bad command-line input, reported in one line followed by the usage."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        message = message[0].upper() + message[1:].rstrip('.')
-        self.exit(2, f'*** Usage error: {message}.\n{self.format_usage()}')
-
-
-def positive_int(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f'expected a number from 1 up, not {text!r}')
-    return int(text)
+def error(cc: str, exc: Exception) -> tuple[Outcome, str]:
+    """The outcome of a download that failed with exc, and its line for -v."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        cause = f'HTTP {exc.response.status_code}'
+    else:
+        cause = type(exc).__name__
+    return Outcome(DownloadStatus.ERROR, cause), f'{cc} error: {describe(exc)}'
 
 
 def resolve_server(server: str) -> tuple[str, str]:
@@ -109,10 +113,10 @@ def resolve_server(server: str) -> tuple[str, str]:
         return server.upper(), SERVERS[server.upper()]
     if '://' not in server:
         labels = ', '.join(SERVERS)
-        raise UsageError(f'unknown server {server!r}: use {labels} or a base URL')
+        raise ValueError(f'unknown server {server!r}: use {labels} or a base URL')
     match = BASE_URL.fullmatch(server)
     if not match or int(match['port'] or 0) > 65535:
-        raise UsageError(
+        raise ValueError(
             f'malformed base URL {server!r}: expected http(s)://HOST[:PORT]/…/flags'
         )
     return 'URL', server.rstrip('/')
@@ -129,7 +133,7 @@ def expand_cc_args(
         codes = set()
         for arg in cc_args:
             if not CC_ARG.fullmatch(arg):
-                raise UsageError(f'each CC must be a letter or two, not {arg!r}')
+                raise ValueError(f'each CC must be a letter or two, not {arg!r}')
             cc = arg.upper()
             if len(cc) == 1:  # a first letter stands for the 26 codes it starts
                 codes.update(cc + b for b in string.ascii_uppercase)
@@ -143,58 +147,34 @@ def expand_cc_args(
 def process_args(
     argv: Sequence[str] | None, default_concur_req: int, max_concur_req: int
 ) -> tuple[argparse.Namespace, list[str], str, str]:
-    parser = Parser(
+    parser = argparse.ArgumentParser(
         description='Download flags for country codes. '
         'Default: the 20 most populous countries.'
     )
-    parser.add_argument(
-        'cc', metavar='CC', nargs='*', help='country code or first letter (B: BA…BZ)'
-    )
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument(
-        '-a', '--all', action='store_true', help='all 194 country codes (AD…ZW)'
-    )
-    which.add_argument(
-        '-e', '--every', action='store_true', help='every possible code (AA…ZZ)'
-    )
-    parser.add_argument(
-        '-l',
-        '--limit',
-        metavar='N',
-        type=positive_int,
-        default=sys.maxsize,
-        help='only the first N codes, in alphabetical order',
-    )
-    parser.add_argument(
-        '-m',
-        '--max_req',
-        metavar='CONCURRENT',
-        type=positive_int,
+    add = parser.add_argument
+    which = parser.add_mutually_exclusive_group().add_argument
+    # fmt: off
+    add('cc', metavar='CC', nargs='*', help='country code or first letter (B: BA…BZ)')
+    which('-a', '--all', action='store_true', help='all 194 country codes (AD…ZW)')
+    which('-e', '--every', action='store_true', help='every possible code (AA…ZZ)')
+    add('-l', '--limit', metavar='N', type=positive_int, default=sys.maxsize,
+        help='only the first N codes, in alphabetical order')
+    add('-m', '--max_req', metavar='CONCURRENT', type=int_in(1, max_concur_req),
         default=default_concur_req,
         help=f'concurrent requests (default {default_concur_req}, '
-        f'at most {max_concur_req})',
-    )
-    parser.add_argument(
-        '-s',
-        '--server',
-        metavar='LABEL|URL',
-        default=DEFAULT_SERVER,
+             f'at most {max_concur_req})')
+    add('-s', '--server', metavar='LABEL|URL', default=DEFAULT_SERVER,
         help=f'one of {", ".join(SERVERS)} (default {DEFAULT_SERVER}), '
-        'or a base URL such as http://127.0.0.1:8000/flags',
-    )
-    parser.add_argument(
-        '-v',
-        '--verbose',
-        action='store_true',
-        help='one line per code, no progress bar',
-    )
+             'or a base URL such as http://127.0.0.1:8000/flags')
+    add('-v', '--verbose', action='store_true', help='one line a code, no progress bar')
+    # fmt: on
     args = parser.parse_args(argv)
     try:
         if args.cc and (args.all or args.every):
-            raise UsageError('give country codes, -a or -e, not two of them')
+            raise ValueError('give country codes, -a or -e, not two of them')
         label, base_url = resolve_server(args.server)
         cc_list = expand_cc_args(args.every, args.all, args.cc, args.limit)
-    except UsageError as exc:
+    except ValueError as exc:
         parser.error(str(exc))
     return args, cc_list, label, base_url
 
@@ -214,11 +194,20 @@ def initial_report(cc_list: list[str], actual_req: int, label: str, url: str) ->
 
 
 def final_report(counter: Counts, elapsed: float) -> None:
+    totals: Counter[DownloadStatus] = Counter()
+    for outcome, count in counter.items():
+        totals[outcome.status] += count
+    causes = sorted(
+        (outcome.cause, count)
+        for outcome, count in counter.items()
+        if outcome.status is DownloadStatus.ERROR
+    )
+    ok, errors = totals[DownloadStatus.OK], totals[DownloadStatus.ERROR]
+    why = ', '.join(f'{cause} ({count})' for cause, count in causes)
     print('-' * 20)
-    ok, errors = counter[DownloadStatus.OK], counter[DownloadStatus.ERROR]
     print(f'{ok} flag{"s" if ok != 1 else ""} downloaded.')
-    print(f'{counter[DownloadStatus.NOT_FOUND]} not found.')
-    print(f'{errors} error{"s" if errors != 1 else ""}.')
+    print(f'{totals[DownloadStatus.NOT_FOUND]} not found.')
+    print(f'{errors} error{"s" if errors != 1 else ""}{": " + why if why else ""}.')
     print(f'Elapsed time: {elapsed:.2f}s', flush=True)
 
 
@@ -231,9 +220,9 @@ def main(
     args, cc_list, label, base_url = process_args(
         argv, default_concur_req, max_concur_req
     )
-    actual_req = min(args.max_req, max_concur_req, len(cc_list))
+    make_folder(flags.DEST_DIR)  # the folder save_flag writes into
+    actual_req = min(args.max_req, len(cc_list))
     initial_report(cc_list, actual_req, label, base_url)
-    flags.DEST_DIR.mkdir(exist_ok=True)  # the directory save_flag writes into
     counter: Counts = Counter()
     t0 = time.perf_counter()
     try:
@@ -251,4 +240,4 @@ def main(
         with _saving:
             os._exit(EXIT_INTERRUPTED)
     final_report(counter, time.perf_counter() - t0)
-    sys.exit(1 if counter[DownloadStatus.ERROR] else 0)
+    sys.exit(1 if any(o.status is DownloadStatus.ERROR for o in counter) else 0)

@@ -27,7 +27,8 @@ from flags2_common import (
     VERIFY,
     Counts,
     DownloadStatus,
-    describe,
+    Outcome,
+    error,
     main,
     save_flag,
 )
@@ -43,20 +44,18 @@ def get_flag(client: httpx.Client, base_url: str, cc: str) -> bytes:
     return resp.content
 
 
-def download_one(
-    client: httpx.Client, cc: str, base_url: str
-) -> tuple[DownloadStatus, str]:
+def download_one(client: httpx.Client, cc: str, base_url: str) -> tuple[Outcome, str]:
     """Download and save one flag; return its status and a line saying what happened."""
     try:
         image = get_flag(client, base_url, cc)
         save_flag(image, f'{cc}.gif')
     except httpx.HTTPStatusError as exc:
         if exc.response.status_code == HTTPStatus.NOT_FOUND:
-            return DownloadStatus.NOT_FOUND, f'{cc} not found'
-        return DownloadStatus.ERROR, f'{cc} error: {describe(exc)}'
+            return Outcome(DownloadStatus.NOT_FOUND), f'{cc} not found'
+        return error(cc, exc)
     except (httpx.RequestError, OSError) as exc:  # no answer in time, no connection...
-        return DownloadStatus.ERROR, f'{cc} error: {describe(exc)}'
-    return DownloadStatus.OK, f'{cc} OK'
+        return error(cc, exc)
+    return Outcome(DownloadStatus.OK), f'{cc} OK'
 
 
 def download_many(
@@ -64,8 +63,8 @@ def download_many(
 ) -> None:
     with httpx.Client(timeout=TIMEOUT, verify=VERIFY, follow_redirects=True) as client:
         for cc in tqdm(cc_list, disable=verbose):
-            status, message = download_one(client, cc, base_url)
-            counter[status] += 1  # count, then show: a line shown is in the report
+            outcome, message = download_one(client, cc, base_url)
+            counter[outcome] += 1  # count, then show: a line shown is in the report
             if verbose:
                 tqdm.write(message)
 

@@ -48,8 +48,8 @@ def download_many(
             ]
             done_iter = as_completed(to_do)
             for future in tqdm(done_iter, total=len(cc_list), disable=verbose):
-                status, message = future.result()
-                counter[status] += 1  # in one thread only: no lock needed
+                outcome, message = future.result()
+                counter[outcome] += 1  # in one thread only: no lock needed
                 if verbose:
                     tqdm.write(message)
         finally:

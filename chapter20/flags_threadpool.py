@@ -12,7 +12,7 @@ results in the order of its input; here only their number is used. Sample run::
 
 from concurrent import futures
 
-from flags import get_flag, main, save_flag
+from flags import command_line, get_flag, main, save_flag
 
 
 def download_one(cc: str) -> str:
@@ -31,4 +31,5 @@ def download_many(cc_list: list[str]) -> int:
 
 
 if __name__ == '__main__':
+    command_line('Download 20 flags with a pool of threads.').parse_args()
     main(download_many)

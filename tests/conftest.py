@@ -1,27 +1,41 @@
-"""Shared fixtures: ``executor`` (a thread and a process pool) and ``client`` (flags2).
+"""Shared fixtures: ``executor`` (every kind of pool), ``client`` (flags2), servers.
 
-The chapter's point is that both pools implement the same ``Executor`` interface, so
-each generic claim is written once and runs against both (ids ``thread``, ``process``).
-Constants and task functions live in ``executor_tasks.py``: worker processes import that
-module, and test modules import it by name (two files called conftest.py cannot both be
-imported that way). ``client`` does the same for the three flags2 downloaders:
-sequential, threadpool and asyncio, each a module with the same ``download_many``.
+The chapter's point is that the pools implement the same ``Executor`` interface, so
+each generic claim is written once and runs against each kind (ids ``thread``,
+``process-fork``, ``process-forkserver``, ``process-spawn``, ``interpreter``). Task
+functions live in ``executor_tasks.py``, which workers import by name. ``client`` does
+the same for the three flags2 downloaders: sequential, threadpool and asyncio, each a
+module with the same ``download_many``. ``flag_server`` is one slow_server.py shared by
+the tests of a worker; helpers and timeouts are in ``support.py``.
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing
+import site
 import threading
 from collections.abc import Callable, Iterator, MutableSequence
+from concurrent import futures
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing.context import BaseContext
 from multiprocessing.managers import SyncManager
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.executor_tasks import WORKERS, Event, Gate, MakeGates
+from harness import FlagServer
+from tests.executor_tasks import (
+    WORKERS,
+    Event,
+    Gate,
+    MakeGates,
+    QueueEvent,
+    QueueRecord,
+    Record,
+)
+from tests.support import BASE, CHAPTER, ROOT, needs_python
 
 
 @pytest.fixture(scope='session')
@@ -31,10 +45,7 @@ def mp_context() -> BaseContext:
     The default on Linux before 3.14, fork, copies a multi-threaded process in an
     inconsistent state, and Python 3.12+ warns about it (warnings are errors here).
     """
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context(
-        'forkserver' if 'forkserver' in methods else 'spawn'
-    )
+    return multiprocessing.get_context('forkserver')
 
 
 @pytest.fixture(scope='session')
@@ -44,18 +55,61 @@ def manager(mp_context: BaseContext) -> Iterator[SyncManager]:
         yield sync_manager
 
 
-@pytest.fixture(params=['thread', 'process'])
+@pytest.fixture(scope='session')
+def interpreter_paths(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A folder whose .pth file puts the repository and chapter20/ on sys.path.
+
+    Worker interpreters start from the interpreter's initial sys.path, not from the
+    one pytest changed: ``site.addsitedir`` on this folder, as their initializer,
+    lets them import ``tests.executor_tasks`` and the scripts.
+    """
+    folder = tmp_path_factory.mktemp('interpreter_paths')
+    (folder / 'spec.pth').write_text(f'{ROOT}\n{CHAPTER}\n')
+    return str(folder)
+
+
+# Fork in a process with threads (pytest's own watchdog is one) is deprecated from 3.12
+# on; these pools fork before any test thread starts, and only run the tasks above.
+FORK_IN_THREADS = 'ignore:This process .* is multi-threaded:DeprecationWarning'
+EXECUTOR_KINDS = [
+    pytest.param('thread', id='thread'),
+    pytest.param('process-fork', id='process-fork',
+                 marks=pytest.mark.filterwarnings(FORK_IN_THREADS)),
+    pytest.param('process-forkserver', id='process-forkserver'),
+    pytest.param('process-spawn', id='process-spawn'),
+    pytest.param('interpreter', id='interpreter', marks=needs_python(3, 14)),
+]  # fmt: skip
+
+
+def new_executor(kind: str, workers: int, request: pytest.FixtureRequest) -> Executor:
+    """A pool of one of the EXECUTOR_KINDS, with workers that can run the tasks."""
+    if kind == 'thread':
+        return ThreadPoolExecutor(workers)
+    if kind.startswith('process-'):
+        context = multiprocessing.get_context(kind.removeprefix('process-'))
+        return ProcessPoolExecutor(workers, mp_context=context)
+    paths = request.getfixturevalue('interpreter_paths')
+    return futures.InterpreterPoolExecutor(  # type: ignore[attr-defined,no-any-return]
+        workers, initializer=site.addsitedir, initargs=(paths,)
+    )
+
+
+@pytest.fixture(params=EXECUTOR_KINDS)
 def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
-    """A fresh pool of WORKERS workers of each kind, shut down after the test."""
-    pool: Executor
-    if request.param == 'thread':
-        pool = ThreadPoolExecutor(WORKERS)
-    else:
-        pool = ProcessPoolExecutor(
-            WORKERS, mp_context=request.getfixturevalue('mp_context')
-        )
-    with pool:
+    """A fresh pool of WORKERS workers of each kind, shut down after the test.
+
+    The chapter's point is that every kind implements the same Executor interface,
+    so each generic claim is written once and runs on threads, on processes started
+    each of the three ways, and (3.14+) on interpreters.
+    """
+    with new_executor(request.param, WORKERS, request) as pool:
         yield pool
+
+
+def is_interpreter_pool(executor: Executor) -> bool:
+    """InterpreterPoolExecutor (3.14+) is a subclass of ThreadPoolExecutor."""
+    pool_class = getattr(futures, 'InterpreterPoolExecutor', None)
+    return pool_class is not None and isinstance(executor, pool_class)
 
 
 @pytest.fixture
@@ -64,8 +118,15 @@ def make_gates(
 ) -> Iterator[MakeGates]:
     """Builds gates that suit the executor; opens every gate left shut at teardown."""
     new_event: Callable[[], Event]
-    record: MutableSequence[int]
-    if isinstance(executor, ProcessPoolExecutor):
+    record: Record | MutableSequence[int]
+    if is_interpreter_pool(executor):
+        from concurrent import interpreters  # type: ignore[attr-defined]
+
+        def new_event() -> Event:
+            return QueueEvent(interpreters.create_queue())
+
+        record = QueueRecord(interpreters.create_queue())
+    elif isinstance(executor, ProcessPoolExecutor):
         sync_manager: SyncManager = request.getfixturevalue('manager')
         new_event, record = sync_manager.Event, sync_manager.list()
     else:
@@ -89,3 +150,45 @@ def make_gates(
 def client(request: pytest.FixtureRequest) -> ModuleType:
     """Each flags2 downloader in turn, for the claims the three approaches share."""
     return importlib.import_module(f'flags2_{request.param}')
+
+
+@pytest.fixture(scope='session')
+def flag_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlagServer]:
+    """slow_server.py with no delay and no errors, shared by the tests of a worker.
+
+    Tests run one after the other in a worker, so ``flag_server.mark()`` at the start
+    of a test lets it read the requests it made, and only those.
+    """
+    with FlagServer(cwd=tmp_path_factory.mktemp('flag_server')) as server:
+        yield server
+
+
+@pytest.fixture
+def flag_server_factory(tmp_path: Path) -> Iterator[Callable[..., FlagServer]]:
+    """Starts slow_server.py with the given options; each server stops at teardown."""
+    started: list[FlagServer] = []
+
+    def start(*options: str) -> FlagServer:
+        started.append(FlagServer(*options, cwd=tmp_path))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def flags_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """flags.py downloads from BASE, which respx answers, into tmp_path."""
+    import flags
+
+    monkeypatch.setattr(flags, 'BASE_URL', BASE)
+    monkeypatch.setattr(flags, 'DEST_DIR', tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh working directory: the scripts write ./downloaded under it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,32 +1,34 @@
 """Tasks the executor spec hands to pools, and the gates that hold them back.
 
-A process pool sends a function by reference: each worker process imports this module
-to find it. So it lives outside the test files and imports only the standard library,
-which keeps worker start-up cheap. Gates carry ``threading`` events for a thread pool
-and proxies of a ``multiprocessing`` manager for a process pool: both have the same
-methods.
+A process pool and an interpreter pool send a function by reference: each worker
+imports this module to find it. So it lives outside the test files and imports only
+the standard library, which keeps worker start-up cheap. A gate is made of three
+events: ``threading`` events for a thread pool, proxies of a ``multiprocessing``
+manager for a process pool, and ``QueueEvent`` (a cross-interpreter queue) for an
+interpreter pool. All three have the same methods, so one task serves every kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence
+from collections.abc import Iterator, MutableSequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-# Generous limits for every blocking wait: a healthy run never comes near them, and a
-# bug fails the test after this long instead of hanging the suite.
-TIMEOUT = 10.0
-SUBPROCESS_TIMEOUT = 30.0
 # The size of the pools of the ``executor`` fixture: this many tasks can run at once.
 WORKERS = 4
-# How long Executor.map's own timeout lets a test wait for a result that cannot come.
-SHORT = 0.05
+# How long a task waits to be released before it gives up (a bug, not a healthy run).
+RELEASE_TIMEOUT = 10.0
 
 
 class Event(Protocol):
     def set(self) -> None: ...
     def is_set(self) -> bool: ...
     def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class Record(Protocol):
+    def append(self, n: int) -> None: ...
+    def __iter__(self) -> Iterator[int]: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Gate:
     started: Event
     release: Event
     finished: Event
-    record: MutableSequence[int]  # shared by all gates of a test: the finishing order
+    record: Record | MutableSequence[int]  # shared by a test's gates: finishing order
     fail: bool = False
 
 
@@ -50,7 +52,7 @@ def held(n: int, gate: Gate) -> int:
     """Start, wait for the release, then return n * 10 (or raise, if the gate says)."""
     gate.started.set()
     try:
-        if not gate.release.wait(TIMEOUT):
+        if not gate.release.wait(RELEASE_TIMEOUT):
             raise TimeoutError(f'task {n} was never released')
         if gate.fail:
             raise ValueError(f'task {n} failed')
@@ -62,3 +64,54 @@ def held(n: int, gate: Gate) -> int:
 
 def square(n: int) -> int:
     return n * n
+
+
+def counter_value(increment: int) -> int:
+    """Add to a module global and return it: module state is per interpreter."""
+    global COUNTER
+    COUNTER += increment
+    return COUNTER
+
+
+COUNTER = 0
+
+
+class QueueEvent:
+    """An event that interpreters share: set means one item waits in the queue.
+
+    ``concurrent.interpreters`` queues are shareable, so this object can be passed to
+    a task in another interpreter and still be the same event there.
+    """
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue  # a concurrent.interpreters.Queue of maxsize 1
+
+    def set(self) -> None:
+        if self.queue.empty():
+            self.queue.put(True)
+
+    def is_set(self) -> bool:
+        return not self.queue.empty()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        try:
+            self.queue.put(self.queue.get(timeout=timeout))  # look, then put back
+        except Exception:  # concurrent.interpreters.QueueEmpty: time ran out
+            return False
+        return True
+
+
+class QueueRecord:
+    """A list of ints that interpreters append to, read back by the test."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.seen: list[int] = []
+
+    def append(self, n: int) -> None:
+        self.queue.put(n)
+
+    def __iter__(self) -> Iterator[int]:
+        while not self.queue.empty():
+            self.seen.append(self.queue.get())
+        return iter(list(self.seen))

@@ -1,30 +1,33 @@
-"""Executor.map, as the chapter shows it in "Experimenting with Executor.map".
+"""Experimenting with Executor.map: when map submits its calls and yields their results.
 
-Every claim runs against a thread pool and a process pool (the ``executor`` fixture).
-Tasks are held back by gates, so the order in which they finish is set by the test.
+Every claim runs on every kind of executor (the ``executor`` fixture): threads,
+processes started by fork, forkserver and spawn, and interpreters (3.14+). Tasks are
+held back by gates, so the order in which they finish is set by the test.
 """
 
+import itertools
 from collections.abc import Iterator
 from concurrent import futures
 from concurrent.futures import Executor
 
 import pytest
 
-from tests.executor_tasks import SHORT, TIMEOUT, WORKERS, Gate, MakeGates, held
+from tests.executor_tasks import WORKERS, Gate, MakeGates, held, square
+from tests.support import SHORT_TIMEOUT, needs_python
 
 
 def started(gate: Gate) -> bool:
-    return gate.started.wait(TIMEOUT)
+    return gate.started.wait(SHORT_TIMEOUT)
 
 
 def finished(gate: Gate) -> bool:
-    return gate.finished.wait(TIMEOUT)
+    return gate.finished.wait(SHORT_TIMEOUT)
 
 
 def test_map_returns_before_any_task_finishes(
     executor: Executor, make_gates: MakeGates
 ) -> None:
-    """map returns a generator at once; it does not wait for the tasks."""
+    """map returns a generator at once: it does not wait for the tasks."""
     gates = make_gates(WORKERS)
     results = executor.map(held, range(WORKERS), gates)
     assert [gate.finished.is_set() for gate in gates] == [False] * WORKERS
@@ -36,7 +39,7 @@ def test_map_returns_before_any_task_finishes(
 def test_map_submits_every_task_at_call_time(
     executor: Executor, make_gates: MakeGates
 ) -> None:
-    """map consumes its input and submits every call before its first result is read."""
+    """map takes its whole input and submits every call before a result is read."""
     count = WORKERS + 2  # two more than can run at once: they wait in the queue
     gates = make_gates(count)
     consumed = []
@@ -73,11 +76,11 @@ def test_map_blocks_on_the_earliest_unfinished_task(
 ) -> None:
     """The generator waits for result 0 although results 1 to 3 are ready.
 
-    map's own ``timeout`` (counted from the call) turns the wait into an error, so the
-    test shows the blocking without hanging.
+    map's own ``timeout`` counts from the call; 0 turns the wait for a result not yet
+    there into an error at once, so the test shows the blocking without waiting.
     """
     gates = make_gates(WORKERS)
-    results = executor.map(held, range(WORKERS), gates, timeout=SHORT)
+    results = executor.map(held, range(WORKERS), gates, timeout=0)
     for gate in gates[1:]:
         gate.release.set()
         assert finished(gate)
@@ -113,4 +116,69 @@ def test_leaving_the_with_block_waits_for_every_task(
         for gate in gates:
             gate.release.set()
     assert [gate.finished.is_set() for gate in gates] == [True] * WORKERS
-    assert sorted(gates[0].record) == [0, 1, 2, 3]
+
+
+def test_as_completed_yields_futures_in_the_order_they_finish(
+    executor: Executor, make_gates: MakeGates
+) -> None:
+    """submit returns futures at once; as_completed yields each one as it finishes."""
+    gates = make_gates(3)
+    to_do = {executor.submit(held, n, gate): n for n, gate in enumerate(gates)}
+    done = futures.as_completed(to_do, timeout=SHORT_TIMEOUT)
+    order = []
+    for n in [2, 0, 1]:
+        gates[n].release.set()  # only this task can finish now
+        order.append(to_do[next(done)])
+    assert order == [2, 0, 1]
+    assert list(done) == []
+
+
+# --- Python 3.14: map with a bounded buffer -------------------------------------------
+
+
+@needs_python(3, 14)
+def test_map_with_buffersize_submits_only_that_many_calls_ahead(
+    executor: Executor, make_gates: MakeGates
+) -> None:
+    """With buffersize=N, map takes N arguments at once and one more per result taken.
+
+    Contrast with the chapter's map, which submits every call at once: here the
+    input is read only as fast as the loop reads results.
+    """
+    count = WORKERS + 2
+    gates = make_gates(count)
+    consumed: list[int] = []
+
+    def numbers() -> Iterator[int]:
+        for n in range(count):
+            consumed.append(n)
+            yield n
+
+    results = executor.map(held, numbers(), gates, buffersize=2)  # type: ignore[call-arg]
+    assert consumed == [0, 1]
+    for gate in gates:
+        gate.release.set()
+    assert next(results) == 0
+    assert consumed == [0, 1, 2]  # asking for result 0 submitted call 2 first
+    assert next(results) == 10
+    assert consumed == [0, 1, 2, 3]
+    assert not gates[4].started.is_set()
+    assert list(results) == [n * 10 for n in range(2, count)]
+
+
+@needs_python(3, 14)
+def test_map_with_buffersize_works_on_an_endless_input(executor: Executor) -> None:
+    """An infinite iterable is fine when map submits only buffersize calls ahead."""
+    results = executor.map(square, itertools.count(), buffersize=WORKERS)  # type: ignore[call-arg]
+    assert list(itertools.islice(results, 10)) == [n * n for n in range(10)]
+
+
+@pytest.mark.skipif(
+    not hasattr(Executor.map, '__code__')
+    or 'buffersize' in Executor.map.__code__.co_varnames,
+    reason='buffersize exists from 3.14 on',
+)
+def test_map_has_no_buffersize_before_python_3_14() -> None:
+    """Before 3.14 map takes every argument at once, and buffersize is a TypeError."""
+    with futures.ThreadPoolExecutor(1) as pool, pytest.raises(TypeError):
+        pool.map(square, [1], buffersize=1)  # type: ignore[call-arg]

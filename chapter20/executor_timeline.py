@@ -1,0 +1,111 @@
+"""Support for demo_executor_map.py: its command line, and the chart of ``--timeline``.
+
+The chart needs four moments in the life of each task: when ``map`` took its argument,
+when it started, when it finished and when the loop took its result. The demo prints
+a line at each of those moments, so ``Timeline`` reads them: while it is active it
+stands in for ``sys.stdout``, notes the time of each line, and passes the line on.
+"""
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from time import perf_counter
+from typing import NamedTuple, NoReturn, TextIO
+
+from arguments import int_in
+
+CHART_WIDTH = 60
+# The demo's lines for each moment; the number is the task's argument (or position).
+EVENT = re.compile(
+    r'\] \t*(?:map takes (?P<taken>\d+)|loiter\((?P<started>\d+)\): doing'
+    r'|loiter\((?P<finished>\d+)\): done|result (?P<consumed>\d+):)'
+)
+
+
+def command_line() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description='Show the order of Executor.map.')
+    add = parser.add_argument
+    # fmt: off
+    add('count', metavar='COUNT', nargs='?', type=int_in(1, 10), default=5,
+        help='tasks to run, loiter(0) to loiter(COUNT - 1) (default: 5)')
+    add('--reverse', action='store_true', help='the longest task first')
+    add('--timeline', action='store_true', help='draw a chart at the end')
+    if sys.version_info >= (3, 14):
+        add('--buffersize', metavar='N', type=int_in(1),
+            help='let map run at most N tasks ahead of the loop (Python 3.14+)')
+    # fmt: on
+    parser.set_defaults(buffersize=None)  # map's own default, on every version
+    return parser
+
+
+class TaskTimes(NamedTuple):
+    """Seconds from the start of the run to each moment in the life of one task."""
+
+    label: str
+    taken: float
+    started: float
+    finished: float
+    consumed: float
+
+
+class Timeline:
+    """Notes when each line is written to sys.stdout, while it is active."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[float, str]] = []
+        self.stdout: TextIO = sys.stdout
+
+    def __enter__(self) -> 'Timeline':
+        self.t0, self.stdout, sys.stdout = perf_counter(), sys.stdout, self  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        sys.stdout = self.stdout
+
+    def write(self, text: str) -> int:
+        self.lines.append((perf_counter() - self.t0, text))
+        return self.stdout.write(text)
+
+    def flush(self) -> None:
+        self.stdout.flush()
+
+    def interrupted(self) -> NoReturn:
+        """Report the results taken, then exit: a normal exit would wait for the
+        tasks still sleeping in their threads."""
+        taken = sum(' result ' in line for _, line in self.lines)
+        print(f'*** Interrupted: {taken} results taken.', file=sys.stderr, flush=True)
+        self.flush()
+        os._exit(130)
+
+    def tasks(self, args: Sequence[int]) -> list[TaskTimes]:
+        """The moments of each task, in the order of map's arguments."""
+        moments: dict[tuple[str, int], float] = {}
+        for seconds, line in self.lines:
+            if match := EVENT.search(line):
+                kind = str(match.lastgroup)
+                moments[kind, int(match[kind])] = seconds
+        return [
+            TaskTimes(f'loiter({n})', moments['taken', n], moments['started', n],
+                      moments['finished', n], moments['consumed', i])
+            for i, n in enumerate(args)
+        ]  # fmt: skip
+
+
+def render_timeline(tasks: Sequence[TaskTimes], width: int = CHART_WIDTH) -> str:
+    """One row per task: blank before map took it, . queued, # running,
+    - done but not yet taken, | result taken; the | of results taken together align."""
+    span = max((task.consumed for task in tasks), default=0) or 1.0
+
+    def column(seconds: float) -> int:
+        return round(seconds / span * width)
+
+    label_width = max((len(task.label) for task in tasks), default=0)
+    lines = [f'Timeline over {span:.2f}s, one column = {span / width:.3f}s:']
+    for label, *moments in tasks:
+        taken, start, finish, take = map(column, moments)
+        bar = ' ' * taken + '.' * (start - taken) + '#' * (finish - start)
+        lines.append(f'{label:>{label_width}} {bar}{"-" * (take - finish)}|')
+    lines.append('. queued   # running   - done, waiting for the loop   | result taken')
+    return '\n'.join(lines)

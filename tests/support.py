@@ -1,0 +1,107 @@
+"""Support for the spec, in one place, as CPython's ``test.support`` and trio's ``tutil``.
+
+Two limits bound every blocking wait, so that a bug fails a test instead of hanging the
+suite: ``SHORT_TIMEOUT`` for anything in this process that a healthy run does at once,
+``LONG_TIMEOUT`` for a subprocess or a server on a loaded machine. Scripts run through
+``harness`` (chapter20/harness.py), the same code race.py and the benchmarks use:
+``run_script`` for a run to its end, ``start_script`` with ``harness.Lines`` for a run
+the test steers, say with Ctrl-C once a line has been printed.
+
+The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md:
+
+- A test module's docstring begins with the section of the chapter it documents and a
+  colon: "A sequential download script", "Downloading with concurrent.futures",
+  "Where are the futures?", "Launching processes with concurrent.futures", "Multicore
+  prime checker redux", "Experimenting with Executor.map", "Downloads with progress
+  display and error handling", "Using futures.as_completed", "Setting up test
+  servers", "What Python 3.14 adds", "Every script behaves alike" or "Beyond the book".
+- A test's name states the behaviour; the first sentence of its docstring states the
+  claim. Parameters have ids made of words: ``pytest.param(..., id='no-scheme')``.
+- A claim that needs a newer Python is marked with ``needs_python(3, 14)``.
+- No sleep that hopes, no wall-clock upper bound: order is forced with events,
+  barriers, respx side effects or a line waited for; promptness is for benchmarks.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import harness
+
+SHORT_TIMEOUT = 10.0
+LONG_TIMEOUT = 60.0
+CHAPTER = harness.CHAPTER
+ROOT = CHAPTER.parent
+BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
+EXIT_INTERRUPTED = 130  # what shells report for a program stopped by Ctrl-C
+
+
+def needs_python(major: int, minor: int) -> pytest.MarkDecorator:
+    """Skip on older Pythons; tools/spec_page.py reads the version from the reason."""
+    return pytest.mark.skipif(
+        sys.version_info < (major, minor),
+        reason=f'needs Python {major}.{minor} or newer',
+    )
+
+
+def run_script(
+    *args: str, cwd: Path, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python ARGS`` in cwd to its end (a first arg such as flags.py names a
+    script of chapter20/); FLAGS_BASE_URL is unset unless env sets it."""
+    changes = {'FLAGS_BASE_URL': None, **(env or {})}
+    return harness.run(*args, cwd=cwd, env=changes, timeout=LONG_TIMEOUT)
+
+
+def start_script(
+    *args: str, cwd: Path, env: Mapping[str, str | None] | None = None, **options: Any
+) -> tuple[subprocess.Popen[str], harness.Lines, harness.Lines]:
+    """Start ``python -u ARGS``; return the process and the lines of its stdout and
+    stderr as they come. Stop it with harness.stop (a test's finally clause)."""
+    changes = {'FLAGS_BASE_URL': None, **(env or {})}
+    pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE}
+    child = harness.start('-u', *args, cwd=cwd, env=changes, **pipes, **options)
+    assert child.stdout is not None and child.stderr is not None
+    return child, harness.Lines(child.stdout), harness.Lines(child.stderr)
+
+
+def ctrl_c(child: subprocess.Popen[str]) -> int:
+    """Send SIGINT, as a terminal's Ctrl-C does, and return the exit status."""
+    child.send_signal(signal.SIGINT)
+    return child.wait(LONG_TIMEOUT)
+
+
+class Transcript(io.StringIO):
+    """A stand-in for sys.stdout that threads can wait on, text by text.
+
+    Use it with ``contextlib.redirect_stdout``: a test can then hold one download back
+    until another has printed its line. (pytest resets sys.stdout between a test's
+    set-up and its call, so a fixture could not redirect it for the test.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = threading.Condition()
+
+    def write(self, text: str) -> int:
+        with self._changed:
+            written = super().write(text)
+            self._changed.notify_all()
+        return written
+
+    def wait_for(self, text: str) -> None:
+        """Block until text has been printed; TimeoutError after SHORT_TIMEOUT."""
+        with self._changed:
+            if not self._changed.wait_for(
+                lambda: text in self.getvalue(), SHORT_TIMEOUT
+            ):
+                raise TimeoutError(f'{text!r} was not printed in {SHORT_TIMEOUT}s.')
