@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'chapter20'))
 from harness import CHAPTER, ideal_cpu
@@ -27,7 +28,8 @@ WORKERS: int = getattr(os, 'process_cpu_count', os.cpu_count)() or 1  # 3.13+: o
 POOLS: dict[str, Callable[[int], futures.Executor]] = {
     'ProcessPoolExecutor': futures.ProcessPoolExecutor,
 }
-if INTERPRETERS := getattr(futures, 'InterpreterPoolExecutor', None):  # 3.14+
+INTERPRETERS: Any = getattr(futures, 'InterpreterPoolExecutor', None)  # 3.14+
+if INTERPRETERS:
     # Its interpreters start from the initial sys.path: put proc_pool's folder on it.
     POOLS['InterpreterPoolExecutor'] = lambda workers: INTERPRETERS(
         workers, initializer=site.addsitedir, initargs=(str(CHAPTER),)

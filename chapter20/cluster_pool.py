@@ -32,8 +32,8 @@ from proc_pool import check_numbers
 
 try:
     from distributed import Client
-except ImportError:
-    sys.exit('*** cluster_pool.py needs Dask: pip install distributed')
+except ImportError:  # -h and usage errors work without Dask; main says what is missing
+    Client = None
 
 # Dask draws its dashboard with bokeh, an optional dependency of its own.
 HAS_DASHBOARD = importlib.util.find_spec('bokeh') is not None
@@ -73,7 +73,7 @@ def describe(client: Client) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description='Check 20 numbers on a Dask cluster.')
-    add = parser.add_argument
+    add = parser.add_mutually_exclusive_group().add_argument  # WORKERS or --scheduler
     # fmt: off
     add('workers', metavar='WORKERS', type=int_in(1, 256), nargs='?',
         help='number of local worker processes (default: one per CPU)')
@@ -81,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         help='use the running Dask cluster with this scheduler address')
     # fmt: on
     args = parser.parse_args(argv)
-    if args.scheduler and args.workers:
-        parser.error('give WORKERS or --scheduler, not both')
+    if Client is None:
+        sys.exit('*** cluster_pool.py needs Dask: pip install distributed')
     if args.scheduler is None:
         client = start_local(args.workers or os.cpu_count() or 1)
     else:

@@ -13,6 +13,7 @@ process could not travel back to the caller, and it would break the whole pool.
 import copyreg
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -45,7 +46,9 @@ def rebuild_status_error(
     return httpx.HTTPStatusError(message, request=request, response=response)
 
 
-def reduce_status_error(exc: httpx.HTTPStatusError) -> tuple[object, ...]:
+def reduce_status_error(
+    exc: httpx.HTTPStatusError,
+) -> tuple[Callable[..., httpx.HTTPStatusError], tuple[object, ...]]:
     return rebuild_status_error, (str(exc), exc.request, exc.response)
 
 

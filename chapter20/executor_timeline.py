@@ -58,7 +58,7 @@ class Timeline:
         self.stdout: TextIO = sys.stdout
 
     def __enter__(self) -> 'Timeline':
-        self.t0, self.stdout, sys.stdout = perf_counter(), sys.stdout, self  # type: ignore[assignment]
+        self.t0, self.stdout, sys.stdout = perf_counter(), sys.stdout, self
         return self
 
     def __exit__(self, *exc_info: object) -> None:

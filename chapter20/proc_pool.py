@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help='number of processes (default: one per CPU)')  # fmt: skip
     args = parser.parse_args(argv)
     with ProcessPoolExecutor(args.workers, initializer=ignore_ctrl_c) as executor:
-        workers = executor._max_workers  # private, as in the book: no public way
+        # Private, as in the book: the pool has no public way to say it.
+        workers = executor._max_workers  # type: ignore[attr-defined]
         check_numbers(executor, f'{workers} processes')
 
 

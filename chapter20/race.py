@@ -267,8 +267,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add('-w', '--workers', type=positive_int, default=CPUS, metavar='N',
         help='workers of each pool in the CPU race (default: %(default)s, the CPUs)')
     add('-n', '--numbers', type=int_in(1, len(NUMBERS)), default=4, metavar='N',
-        help='how many numbers to check, from the first (default: %(default)s)')
-    add('--full', dest='numbers', action='store_const', const=len(NUMBERS), help='all')
+        help=f'how many numbers to check, from the first (default: %(default)s,'
+        f' at most {len(NUMBERS)})')
     add('-r', '--rounds', type=positive_int, default=3, metavar='N',
         help='runs of each approach; the table shows medians (default: %(default)s)')
     # fmt: on
