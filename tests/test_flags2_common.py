@@ -24,7 +24,7 @@ import pytest
 
 from flags import POP20_CC
 from flags2_common import SERVERS, Counts, DownloadStatus, Outcome, error, main
-from tests.support import BASE, CHAPTER, run_script
+from tests.support import BASE, CHAPTER
 
 OK, NOT_FOUND, ERROR = DownloadStatus.OK, DownloadStatus.NOT_FOUND, DownloadStatus.ERROR
 A_Z = [chr(c) for c in range(ord('A'), ord('Z') + 1)]
@@ -649,32 +649,4 @@ def test_each_client_shows_its_usage_and_concurrency_limits(
     assert usage.startswith(f'usage: {prog} {USAGE}')
     assert f'({LIMITS[client.__name__]})' in usage
     assert err == ''
-    assert list(in_tmp.iterdir()) == []
-
-
-@pytest.mark.parametrize(
-    ('script', 'max_req'),
-    [
-        pytest.param('flags2_sequential.py', 1, id='sequential'),
-        pytest.param('flags2_threadpool.py', 1000, id='threadpool'),
-        pytest.param('flags2_asyncio.py', 1000, id='asyncio'),
-    ],
-)
-def test_each_script_rejects_max_req_above_its_maximum_without_a_traceback(
-    script: str, max_req: int, in_tmp: Path
-) -> None:
-    """Each script reports a usage error without a traceback: exit status 2.
-
-    Its own maximum for -m, passed to main, is enforced.
-    """
-    too_many = str(max_req + 1)
-    result = run_script(script, '-m', too_many, 'BR', cwd=in_tmp)
-    assert result.returncode == 2
-    assert result.stdout == ''
-    assert result.stderr.startswith(f'usage: {script} [-h] ')
-    assert result.stderr.splitlines()[-1] == (
-        f'{script}: error: '
-        + not_a_number('-m/--max_req', too_many, f'from 1 to {max_req}')
-    )
-    assert 'Traceback' not in result.stderr
     assert list(in_tmp.iterdir()) == []

@@ -1,0 +1,266 @@
+"""Every script behaves alike: the same help, usage errors and failures in each.
+
+A reader meets each script of chapter20/ from the shell first, so each is run here as a
+subprocess in a fresh working directory. Every runnable script (the ones with a
+``__main__`` guard, pinned in SCRIPTS) answers ``-h`` with its usage and nothing else,
+reports a bad command line the way argparse does, with status 2, and turns a failure of
+its surroundings (a busy port, a download folder it cannot make, no Dask) into one line
+and status 1. The support modules do nothing when run. The help and usage a script
+should print are those of its own parser, caught in this process as the script starts
+to parse (``parser_of``). Downloaders get a base URL on a port that refuses
+connections, so a run that went further than it should never leaves this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import importlib.util
+import runpy
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import CHAPTER, run_script
+
+SCRIPTS = [
+    'cluster_pool.py',
+    'demo_executor_map.py',
+    'flags.py',
+    'flags2_asyncio.py',
+    'flags2_sequential.py',
+    'flags2_threadpool.py',
+    'flags_threadpool.py',
+    'flags_threadpool_futures.py',
+    'primes.py',
+    'proc_pool.py',
+    'race.py',
+    'slow_server.py',
+]
+LIBRARIES = [
+    'arguments.py',
+    'download_support.py',
+    'executor_timeline.py',
+    'flag_images.py',
+    'flags2_common.py',
+    'harness.py',
+    'pool_support.py',
+]
+# The same help text here and in the scripts: 80 columns (a pipe's width), and no
+# colours (Python 3.14's argparse colours its text when it thinks a terminal shows it).
+PLAIN_TEXT = {'COLUMNS': '80', 'PYTHON_COLORS': '0'}
+# One bad command line per script, and argparse's message for it. For a flags2 client
+# it is -m above the client's own maximum, which its __main__ passes to main.
+USAGE_ERRORS = [
+    pytest.param('cluster_pool.py', ['0'],
+                 "argument WORKERS: expected a whole number from 1 to 256, not '0'",
+                 id='cluster_pool.py'),
+    pytest.param('demo_executor_map.py', ['11'],
+                 "argument COUNT: expected a whole number from 1 to 10, not '11'",
+                 id='demo_executor_map.py'),
+    pytest.param('flags.py', ['--bogus'], 'unrecognized arguments: --bogus',
+                 id='flags.py'),
+    pytest.param('flags2_asyncio.py', ['-m', '1001'],
+                 'argument -m/--max_req: expected a whole number from 1 to 1000, '
+                 "not '1001'",
+                 id='flags2_asyncio.py'),
+    pytest.param('flags2_sequential.py', ['-m', '2'],
+                 "argument -m/--max_req: expected a whole number from 1 to 1, not '2'",
+                 id='flags2_sequential.py'),
+    pytest.param('flags2_threadpool.py', ['-m', '1001'],
+                 'argument -m/--max_req: expected a whole number from 1 to 1000, '
+                 "not '1001'",
+                 id='flags2_threadpool.py'),
+    pytest.param('flags_threadpool.py', ['BR'], 'unrecognized arguments: BR',
+                 id='flags_threadpool.py'),
+    pytest.param('flags_threadpool_futures.py', ['--threads'],
+                 'unrecognized arguments: --threads',
+                 id='flags_threadpool_futures.py'),
+    pytest.param('primes.py', ['7'], 'unrecognized arguments: 7', id='primes.py'),
+    pytest.param('proc_pool.py', ['0'],
+                 "argument WORKERS: expected a whole number from 1 to 256, not '0'",
+                 id='proc_pool.py'),
+    pytest.param('race.py', ['-m', '99999'],
+                 'argument -m/--max-req: expected a whole number from 1 to 1000, '
+                 "not '99999'",
+                 id='race.py'),
+    pytest.param('slow_server.py', ['--delay', '1:'],
+                 'argument --delay: expected SECONDS or MIN:MAX with 0 <= MIN <= MAX, '
+                 "not '1:'",
+                 id='slow_server.py'),
+]  # fmt: skip
+
+
+@pytest.fixture(scope='module')
+def dead_url() -> Iterator[str]:
+    """A base URL on a port this test holds without listening: connections fail."""
+    with socket.socket() as holder:
+        holder.bind(('127.0.0.1', 0))
+        yield f'http://127.0.0.1:{holder.getsockname()[1]}/flags'
+
+
+@pytest.fixture
+def plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argparse formats text here as it does in the scripts run by run_here."""
+    for name, value in PLAIN_TEXT.items():
+        monkeypatch.setenv(name, value)
+
+
+class Parsing(Exception):
+    """Stops a script as it starts to parse its command line; carries its parser."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        super().__init__(parser.prog)
+        self.parser = parser
+
+
+@functools.cache
+def parser_of(script: str) -> argparse.ArgumentParser:
+    """The parser a script builds, caught in this process as the script starts to
+    use it (every parse goes through parse_known_args): what its help and its usage
+    are, as argparse prints them."""
+
+    def stop(parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        raise Parsing(parser)
+
+    path = CHAPTER / script
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
+        patch.chdir(tmp)  # whatever the script's top level does, it does not do here
+        patch.setattr(argparse.ArgumentParser, 'parse_known_args', stop)
+        patch.setattr(sys, 'argv', [str(path)])  # argparse's prog: the script's name
+        with pytest.raises(Parsing) as parsing:
+            runpy.run_path(str(path), run_name='__main__')
+    return parsing.value.parser
+
+
+def run_here(
+    script: str, *args: str, cwd: Path, dead_url: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a script in cwd as a reader would, FLAGS_BASE_URL leading nowhere."""
+    env = {'FLAGS_BASE_URL': dead_url, **PLAIN_TEXT}
+    return run_script(script, *args, cwd=cwd, env=env)
+
+
+def has_main_guard(source: str) -> bool:
+    """Whether the module has a top-level ``if __name__ == '__main__':`` block."""
+    guard = ast.parse("__name__ == '__main__'", mode='eval').body
+    return any(
+        isinstance(node, ast.If) and ast.dump(node.test) == ast.dump(guard)
+        for node in ast.parse(source).body
+    )
+
+
+def assert_one_line_failure(run: subprocess.CompletedProcess[str], line: str) -> None:
+    assert (run.returncode, run.stdout, run.stderr) == (1, '', f'{line}\n')
+
+
+def test_the_runnable_scripts_are_those_with_a_main_guard() -> None:
+    """A script of chapter20/ runs when it has an ``if __name__ == '__main__':``
+    block; the other modules are libraries its siblings import."""
+    modules = {path.name: path.read_text() for path in CHAPTER.glob('*.py')}
+    runnable = sorted(name for name, text in modules.items() if has_main_guard(text))
+    assert runnable == SCRIPTS
+    assert sorted(modules.keys() - set(runnable)) == LIBRARIES
+
+
+@pytest.mark.usefixtures('plain_text')
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_h_prints_the_usage_and_does_nothing_else(
+    script: str, tmp_path: Path, dead_url: str
+) -> None:
+    """``SCRIPT -h`` prints its help on stdout, exactly, and exits 0: no download, no
+    work, no file or folder (not even ./downloaded) in the working directory."""
+    run = run_here(script, '-h', cwd=tmp_path, dead_url=dead_url)
+    assert (run.returncode, run.stderr) == (0, ''), run.stderr
+    assert run.stdout.startswith(f'usage: {script} [-h]')
+    assert run.stdout == parser_of(script).format_help()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures('plain_text')
+def test_help_is_the_long_spelling_of_h(tmp_path: Path, dead_url: str) -> None:
+    """``--help`` prints the same help as ``-h``, and exits 0 the same way."""
+    run = run_here('slow_server.py', '--help', cwd=tmp_path, dead_url=dead_url)
+    assert (run.returncode, run.stderr) == (0, ''), run.stderr
+    expected = parser_of('slow_server.py').format_help()
+    assert run.stdout == expected
+    assert '\n  -h, --help ' in expected
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures('plain_text')
+@pytest.mark.parametrize(('script', 'args', 'message'), USAGE_ERRORS)
+def test_a_usage_error_is_argparse_own(
+    script: str,
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    dead_url: str,
+) -> None:
+    """A bad command line gets argparse's report on stderr: the usage, then ``PROG:
+    error: MESSAGE`` as the last line; status 2, no traceback, nothing done."""
+    run = run_here(script, *args, cwd=tmp_path, dead_url=dead_url)
+    assert (run.returncode, run.stdout) == (2, ''), run.stderr
+    usage = parser_of(script).format_usage()
+    assert usage.startswith(f'usage: {script} [-h]')
+    assert run.stderr == f'{usage}{script}: error: {message}\n'
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_port_in_use_is_one_line_and_status_1(tmp_path: Path) -> None:
+    """slow_server.py on a port another program listens on says so in one line and
+    exits 1, without a traceback."""
+    with socket.socket() as other:
+        other.bind(('127.0.0.1', 0))
+        other.listen()
+        port = other.getsockname()[1]
+        run = run_script('slow_server.py', str(port), cwd=tmp_path)
+    why = 'Address already in use'
+    assert_one_line_failure(
+        run, f'slow_server.py: cannot serve on 127.0.0.1:{port}: {why}.'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('script', ['flags.py', 'flags2_threadpool.py'])
+def test_a_download_folder_that_cannot_be_made_is_one_line_and_status_1(
+    script: str, tmp_path: Path, dead_url: str
+) -> None:
+    """A downloader that cannot create ./downloaded (here a file has that name) says
+    so in one line and exits 1 before any request, leaving the file as it was."""
+    (tmp_path / 'downloaded').write_text('not a folder\n')
+    server = ['-s', dead_url] if script.startswith('flags2_') else []
+    run = run_here(script, *server, cwd=tmp_path, dead_url=dead_url)
+    assert_one_line_failure(
+        run, '*** Cannot create the folder downloaded: File exists.'
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ['downloaded']
+    assert (tmp_path / 'downloaded').read_text() == 'not a folder\n'
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec('distributed') is not None, reason='Dask is installed'
+)
+def test_cluster_pool_without_dask_is_one_line_and_status_1(tmp_path: Path) -> None:
+    """Dask is optional: without it cluster_pool.py names the install command in one
+    line and exits 1."""
+    run = run_script('cluster_pool.py', cwd=tmp_path)
+    assert_one_line_failure(
+        run, '*** cluster_pool.py needs Dask: pip install distributed'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('library', LIBRARIES)
+def test_running_a_library_does_nothing(library: str, tmp_path: Path) -> None:
+    """A support module run as a script only imports: it prints nothing, exits 0 and
+    creates no file."""
+    run = run_script(library, cwd=tmp_path)
+    assert (run.returncode, run.stdout, run.stderr) == (0, '', '')
+    assert list(tmp_path.iterdir()) == []
