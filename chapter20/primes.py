@@ -61,8 +61,8 @@ def main() -> None:
     try:
         for n, expected in PRIME_FIXTURE:
             flag = is_prime(n)
+            checked += 1  # before the print: a Ctrl-C right after it counts this one
             print(f'{n:16}{"  P" if flag else ""}', flush=True)
-            checked += 1
             if flag != expected:
                 wrong.append(n)
     except KeyboardInterrupt:

@@ -51,9 +51,9 @@ def check_numbers(
     try:
         # Largest first: the slow checks start early instead of trailing at the end.
         for result in executor.map(check, sorted(numbers, reverse=True)):
+            results.append(result)  # before the print, for the Ctrl-C count
             n, flag, elapsed = result
             print(f'{n:16}  {"P" if flag else " "} {elapsed:9.6f}s', flush=True)
-            results.append(result)
     except KeyboardInterrupt:
         stop_workers(executor)
         print(f'*** Interrupted: {len(results)} of {len(numbers)} numbers checked.',

@@ -1,89 +1,209 @@
-"""proc_pool.py: CPU-bound checks on a process pool, and what a process pool needs.
+"""Multicore prime checker redux: proc_pool.py checks the numbers on a process pool.
 
-The script uses the platform's default start method, as a reader's run would. The test
-process has threads (pytest-xdist, the pools of other tests), where forking is unsafe,
-so the in-process tests hand the script a pool with the forkserver or spawn method.
+A reader runs the script with the platform's default start method, and the spec runs
+it under each of the three: the workers of ``spawn`` and ``forkserver`` import the
+script afresh, so only a script written for them works there. Those runs check a few
+small numbers instead of the chapter's 20, which take half a minute: ``check_numbers``
+defaults to ``primes.NUMBERS``, the very list the wrapper below changes in place.
 """
 
+import pickle
 import re
-import subprocess
+import signal
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+import pool_support
 import proc_pool
+from harness import stop
 from proc_pool import PrimeResult, check, check_numbers
-from tests.executor_tasks import SUBPROCESS_TIMEOUT, square
+from tests.executor_tasks import square
+from tests.support import (
+    CHAPTER,
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    ctrl_c,
+    run_script,
+    start_script,
+)
 
-SCRIPT = proc_pool.__file__
 # Decided at once: three primes, a prime's square, an even and an odd composite.
 SMALL = [97, 2, 10_007**2, 100, 10_007, 91]
-LINE = re.compile(r'(?P<n>[ \d]{16})  (?P<flag>[P ]) (?P<elapsed>[ \d]{2}\.\d{6})s')
+SMALL_PRIMES = {97, 2, 10_007}
+# Trial division would take minutes on this prime: a check that never ends in a test.
+ENDLESS = 100_000_000_000_000_000_039
+LINE = re.compile(r'(?P<n>[ \d]{16,})  (?P<flag>[P ]) (?P<elapsed>[ \d]{2}\.\d{6})s')
+SCRIPT = str(CHAPTER / 'proc_pool.py')
+# ``python proc_pool.py ARGS``, with a start method (or the default: '') and numbers.
+# The script runs as __main__ with its path as __file__, as Python runs it: that is
+# where the workers of spawn and forkserver find it, to import it as __mp_main__.
+RUN = f"""
+import multiprocessing, pathlib, sys
+start_method, numbers, *args = sys.argv[1:]
+if start_method:
+    multiprocessing.set_start_method(start_method)
+sys.path.insert(0, {str(CHAPTER)!r})
+import primes
+primes.NUMBERS[:] = map(int, numbers.split(','))
+__file__ = {SCRIPT!r}
+sys.argv = [__file__, *args]
+exec(compile(pathlib.Path(__file__).read_text(), __file__, 'exec'))
+"""
 
 
-def test_check_returns_the_number_its_primality_and_the_time_it_took() -> None:
-    """check(n) is what crosses the process boundary: a small picklable tuple."""
-    n, flag, elapsed = check(10_007)
-    assert (n, flag) == (10_007, True)
-    assert 0 <= elapsed < 1
+def rows(out: str) -> list[tuple[int, bool]]:
+    """(n, is prime) of each result line of check_numbers, in the order printed."""
+    matches = map(LINE.fullmatch, out.splitlines())
+    return [(int(m['n']), m['flag'] == 'P') for m in matches if m]
+
+
+EXPECTED_ROWS = [(n, n in SMALL_PRIMES) for n in sorted(SMALL, reverse=True)]
+
+
+class FakeTime:
+    """The ``time`` module as proc_pool sees it: perf_counter reads the test's clock."""
+
+    def __init__(self, *readings: float) -> None:
+        self.readings = list(readings)
+
+    def perf_counter(self) -> float:
+        return self.readings.pop(0)
+
+
+def test_check_returns_the_number_its_primality_and_the_time_it_took(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """check(n) is what crosses the process boundary: a small picklable tuple.
+
+    The time is perf_counter after is_prime minus perf_counter before it.
+    """
+    monkeypatch.setattr(proc_pool, 'time', FakeTime(100.0, 100.25, 200.0, 200.5))
+    assert check(10_007) == PrimeResult(10_007, True, 0.25)
     assert check(10_007**2)[:2] == (10_007**2, False)
 
 
 def test_check_numbers_prints_each_number_largest_first_with_its_flag(
-    executor: Executor, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Any Executor will do: the report lists the numbers in descending order."""
-    results = check_numbers(executor, '4 workers', SMALL)
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == 'Checking 6 numbers with 4 workers:'
-    assert re.fullmatch(r'Total time: \d+\.\d\ds', out[-1])
-    rows = [LINE.fullmatch(line) for line in out[1:-1]]
-    assert all(rows), out
-    got = [(int(row['n']), row['flag'] == 'P') for row in rows if row]
-    expected = [(n, n in (97, 2, 10_007)) for n in sorted(SMALL, reverse=True)]
-    assert got == expected
-    assert [result[:2] for result in results] == expected
+    """Any Executor will do: the report lists the numbers in descending order.
+
+    It opens with the count and the workers' label and ends with the total time; the
+    results are returned as PrimeResult tuples, in the order printed.
+    """
+    with ThreadPoolExecutor(4) as executor:
+        results = check_numbers(executor, '4 workers', SMALL)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == 'Checking 6 numbers with 4 workers:'
+    assert re.fullmatch(r'Total time: \d+\.\d\ds', lines[-1])
+    assert len(lines) == 2 + len(SMALL)
+    assert rows(out) == EXPECTED_ROWS
+    assert [result[:2] for result in results] == EXPECTED_ROWS
     assert all(isinstance(result, PrimeResult) for result in results)
 
 
-@pytest.fixture
-def pools(
-    mp_context: BaseContext, monkeypatch: pytest.MonkeyPatch
-) -> list[ProcessPoolExecutor]:
-    """main() builds its pool with a safe start method; here are the pools it built."""
-    built: list[ProcessPoolExecutor] = []
+class InterruptedMap(ThreadPoolExecutor):
+    """An executor whose map yields one result, then gets Ctrl-C in the wait."""
 
-    def make(max_workers: int | None = None) -> ProcessPoolExecutor:
-        built.append(ProcessPoolExecutor(max_workers, mp_context=mp_context))
-        return built[-1]
+    def map(self, fn: Any, *iterables: Any, **options: Any) -> Any:
+        yield check(2)
+        raise KeyboardInterrupt
+
+
+def test_check_numbers_on_ctrl_c_stops_the_workers_and_reports_the_count(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C: the pool is stopped without waiting, and one line says what was done.
+
+    The line counts the results printed, and the exit status is 130, as a shell
+    reports a program stopped by Ctrl-C.
+    """
+    stopped: list[Executor] = []
+    monkeypatch.setattr(proc_pool, 'stop_workers', stopped.append)
+    with InterruptedMap(1) as executor, pytest.raises(SystemExit) as exited:
+        check_numbers(executor, '1 worker', [2, 3, 4])
+    assert exited.value.code == EXIT_INTERRUPTED
+    assert stopped == [executor]
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == 'Checking 3 numbers with 1 worker:'
+    assert len(out.splitlines()) == 2  # no total time
+    assert rows(out) == [(2, True)]
+    assert err == '*** Interrupted: 1 of 3 numbers checked.\n'
+
+
+def test_stop_workers_shuts_any_executor_down_without_waiting() -> None:
+    """A thread pool (or Dask's executor) is shut down; queued work is not awaited."""
+    with ThreadPoolExecutor(1) as executor:
+        executor.submit(square, 2).result()
+        pool_support.stop_workers(executor)
+        with pytest.raises(RuntimeError, match='after shutdown'):
+            executor.submit(square, 3)
+
+
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], Any]]:
+    """main()'s calls of ProcessPoolExecutor, and check_numbers never checking.
+
+    No task is submitted, so no worker process ever starts.
+    """
+    made: list[tuple[tuple[Any, ...], Any]] = []
+
+    def make(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(*args, **kwargs)
+        made.append(((args, kwargs), pool))
+        return pool
+
+    def no_checks(executor: Executor, workers: str) -> list[PrimeResult]:
+        print(f'check_numbers({type(executor).__name__}, {workers!r})')
+        return []
 
     monkeypatch.setattr(proc_pool, 'ProcessPoolExecutor', make)
-    monkeypatch.setattr(proc_pool, 'NUMBERS', SMALL)
-    return built
+    monkeypatch.setattr(proc_pool, 'check_numbers', no_checks)
+    return made
 
 
-def test_main_prints_the_worker_count_it_was_given(
-    pools: list[ProcessPoolExecutor], capsys: pytest.CaptureFixture[str]
+def test_main_builds_a_pool_of_the_given_size_whose_workers_ignore_ctrl_c(
+    pools: list[tuple[tuple[Any, ...], Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``proc_pool.py 2`` checks the numbers with two processes."""
+    """``proc_pool.py 2`` checks the numbers with two processes that ignore SIGINT.
+
+    Ctrl-C in a terminal reaches the workers too; ignore_ctrl_c as the initializer
+    leaves it to the main process, which stops them.
+    """
     proc_pool.main(['2'])
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == 'Checking 6 numbers with 2 processes:'
-    assert [int(line.split()[0]) for line in out[1:-1]] == sorted(SMALL, reverse=True)
-    assert vars(pools[0])['_max_workers'] == 2  # private: the pool's only record of it
+    [((args, kwargs), pool)] = pools
+    assert args == (2,)
+    assert kwargs == {'initializer': pool_support.ignore_ctrl_c}
+    assert vars(pool)['_max_workers'] == 2  # private: the pool's only record of it
+    out = capsys.readouterr().out
+    assert out == "check_numbers(ProcessPoolExecutor, '2 processes')\n"
 
 
 def test_main_prints_the_actual_default_worker_count(
-    pools: list[ProcessPoolExecutor], capsys: pytest.CaptureFixture[str]
+    pools: list[tuple[tuple[Any, ...], Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Without an argument the pool picks its size; the script prints that number."""
     proc_pool.main([])
-    first_line = capsys.readouterr().out.splitlines()[0]
-    # The executor keeps its size in a private attribute; there is no public accessor.
-    actual = vars(pools[0])['_max_workers']
-    assert first_line == f'Checking 6 numbers with {actual} processes:'
+    [((args, _), pool)] = pools
+    assert args == (None,)
+    actual = vars(pool)['_max_workers']  # private, as in the book: no public way
+    out = capsys.readouterr().out
+    assert out == f"check_numbers(ProcessPoolExecutor, '{actual} processes')\n"
+
+
+def test_ignore_ctrl_c_makes_a_process_ignore_sigint() -> None:
+    """The initializer sets SIGINT to SIG_IGN in the process that runs it."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        pool_support.ignore_ctrl_c()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_lambda_cannot_be_sent_to_a_process_pool(mp_context: BaseContext) -> None:
@@ -96,35 +216,117 @@ def test_a_lambda_cannot_be_sent_to_a_process_pool(mp_context: BaseContext) -> N
         assert list(executor.map(square, [3])) == [9]
         results = executor.map(lambda n: n * n, [3])
         # 3.10 to 3.12 say "Can't pickle local object", 3.13 "Can't get local object".
-        with pytest.raises(AttributeError, match=r"Can't \w+ local object .*<lambda>"):
+        # 3.14 raises PicklingError instead of AttributeError.
+        errors = (AttributeError, pickle.PicklingError)
+        with pytest.raises(errors, match=r"Can't \w+ local object .*<lambda>"):
             list(results)
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
-
-
-def test_help_shows_the_usage() -> None:
-    """``proc_pool.py -h`` explains the optional worker count."""
-    proc = run('-h')
-    assert proc.returncode == 0
-    assert proc.stdout.startswith('usage: proc_pool.py [-h] [WORKERS]')
-    assert 'number of processes (default: the CPU count)' in proc.stdout
-
-
-@pytest.mark.parametrize('workers', ['0', '-1', 'two', '1.5', '2 3'])
-def test_a_bad_worker_count_is_a_one_line_usage_error(
-    workers: str,
+@pytest.mark.parametrize(
+    'start_method',
+    [
+        pytest.param('fork', id='fork'),
+        pytest.param('forkserver', id='forkserver'),
+        pytest.param('spawn', id='spawn'),
+    ],
+)
+def test_the_script_works_under_every_start_method(
+    start_method: str, tmp_path: Path
 ) -> None:
-    """Bad input gets one clear line on stderr and exit status 2, no traceback."""
-    proc = run(*workers.split())
-    assert proc.returncode == 2
-    assert proc.stdout == ''
-    assert re.fullmatch(r'proc_pool\.py: error: .+; try -h for help\.\n', proc.stderr)
-    assert 'Traceback' not in proc.stderr
+    """proc_pool.py checks its numbers whether workers are forked or started afresh.
+
+    Under spawn and forkserver each worker imports the script as ``__mp_main__``: the
+    ``__main__`` guard keeps it from starting a pool of its own there.
+    """
+    numbers = ','.join(map(str, SMALL))
+    done = run_script('-c', RUN, start_method, numbers, '2', cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, '')
+    lines = done.stdout.splitlines()
+    assert lines[0] == 'Checking 6 numbers with 2 processes:'
+    assert len(lines) == 2 + len(SMALL)
+    assert rows(done.stdout) == EXPECTED_ROWS
+    assert re.fullmatch(r'Total time: \d+\.\d\ds', lines[-1])
+
+
+def test_ctrl_c_stops_the_workers_and_reports_the_count(tmp_path: Path) -> None:
+    """Ctrl-C ends a run at once: ``*** Interrupted: K of N numbers checked.``, 130.
+
+    The pool's second number would take minutes; the run still ends, with the one
+    result printed, because the script stops its workers instead of waiting.
+    """
+    numbers = ','.join(map(str, [ENDLESS + 1, ENDLESS, 3, 2]))
+    child, out, err = start_script('-c', RUN, '', numbers, '2', cwd=tmp_path)
+    try:
+        out.wait_until(lambda lines: len(lines) >= 2, LONG_TIMEOUT)
+        status = ctrl_c(child)
+    finally:
+        stop(child)
+    assert status == EXIT_INTERRUPTED
+    lines = out.text().splitlines()
+    assert lines[0] == 'Checking 4 numbers with 2 processes:'
+    assert len(lines) == 2  # no total time
+    assert rows(out.text()) == [(ENDLESS + 1, False)]
+    # The script counts a result before it prints it: once a line is out, it counts.
+    assert err.text() == '*** Interrupted: 1 of 4 numbers checked.\n'
+
+
+def test_help_explains_the_optional_worker_count(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``proc_pool.py -h`` shows the usage and the default: one process per CPU."""
+    monkeypatch.setattr(sys, 'argv', ['proc_pool.py'])
+    with pytest.raises(SystemExit) as exited:
+        proc_pool.main(['-h'])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith('usage: proc_pool.py [-h] [WORKERS]\n')
+    assert 'number of processes (default: one per CPU)' in out
+
+
+BAD_WORKERS = [
+    pytest.param(['0'], "argument WORKERS: expected a whole number from 1 to 256, "
+                 "not '0'",
+                 id='zero'),
+    pytest.param(['257'], "argument WORKERS: expected a whole number from 1 to 256, "
+                 "not '257'", id='too-many'),
+    pytest.param(['-1'], "argument WORKERS: expected a whole number from 1 to 256, "
+                 "not '-1'", id='negative'),
+    pytest.param(['two'], "argument WORKERS: expected a whole number from 1 to 256, "
+                 "not 'two'", id='word'),
+    pytest.param(['1.5'], "argument WORKERS: expected a whole number from 1 to 256, "
+                 "not '1.5'", id='fraction'),
+    pytest.param(['2', '3'], 'unrecognized arguments: 3', id='two-counts'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(('argv', 'message'), BAD_WORKERS)
+def test_a_bad_worker_count_is_a_usage_error(
+    argv: list[str],
+    message: str,
+    pools: list[tuple[tuple[Any, ...], Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bad WORKERS gets argparse's usage and error line, exit 2, and no pool."""
+    monkeypatch.setattr(sys, 'argv', ['proc_pool.py'])
+    with pytest.raises(SystemExit) as exited:
+        proc_pool.main(argv)
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert (
+        err == f'usage: proc_pool.py [-h] [WORKERS]\nproc_pool.py: error: {message}\n'
+    )
+    assert pools == []
+
+
+def test_a_usage_error_has_no_traceback(tmp_path: Path) -> None:
+    """Run as a script, a bad worker count gets the usage and one error line."""
+    done = run_script('proc_pool.py', '0', cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, '')
+    assert done.stderr == (
+        'usage: proc_pool.py [-h] [WORKERS]\n'
+        'proc_pool.py: error: argument WORKERS: expected a whole number from 1 to 256, '
+        "not '0'\n"
+    )
+    assert list(tmp_path.iterdir()) == []
