@@ -14,7 +14,7 @@ running::
     --------------------
     136 flags downloaded.
     0 not found.
-    58 errors.
+    58 errors: HTTP 418 (58).
     Elapsed time: 8.56s
 """
 

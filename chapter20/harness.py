@@ -158,10 +158,12 @@ class Lines:
         self._reader.start()
 
     def _read(self, pipe: IO[str]) -> None:
-        for line in pipe:
-            with self.changed:
-                self.lines.append(line.rstrip('\n'))
-                self.changed.notify_all()
+        # stop() may close the pipe under this loop: that ends it, like end of file.
+        with contextlib.suppress(ValueError, OSError):
+            for line in pipe:
+                with self.changed:
+                    self.lines.append(line.rstrip('\n'))
+                    self.changed.notify_all()
         with self.changed:
             self.closed = True
             self.changed.notify_all()

@@ -1,4 +1,4 @@
-"""Support for the spec, in one place, as CPython's ``test.support`` and trio's ``tutil``.
+"""What the tests share, in one place, as CPython's ``test.support``, trio's ``tutil``.
 
 Two limits bound every blocking wait, so that a bug fails a test instead of hanging the
 suite: ``SHORT_TIMEOUT`` for anything in this process that a healthy run does at once,
@@ -70,7 +70,8 @@ def start_script(
     changes = {'FLAGS_BASE_URL': None, **(env or {})}
     pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE}
     child = harness.start('-u', *args, cwd=cwd, env=changes, **pipes, **options)
-    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout is not None
+    assert child.stderr is not None
     return child, harness.Lines(child.stdout), harness.Lines(child.stderr)
 
 
@@ -105,3 +106,15 @@ class Transcript(io.StringIO):
                 lambda: text in self.getvalue(), SHORT_TIMEOUT
             ):
                 raise TimeoutError(f'{text!r} was not printed in {SHORT_TIMEOUT}s.')
+
+
+def run_flags2_main(client: Any, *argv: str) -> int:
+    """Run the ``main`` of a flags2 client module here, with argv, as its script does;
+    return the exit status (main always ends in SystemExit)."""
+    with pytest.raises(SystemExit) as exc_info:
+        client.main(
+            client.download_many, client.DEFAULT_CONCUR_REQ, client.MAX_CONCUR_REQ, argv
+        )
+    code = exc_info.value.code
+    assert isinstance(code, int), code
+    return code

@@ -1,10 +1,13 @@
-"""The three flags2 clients: what each answer counts as, and how the requests run.
+"""Downloads with progress display and error handling: what each answer counts as.
 
 flags2_sequential.py, flags2_threadpool.py and flags2_asyncio.py differ only in how they
 run their requests, so every rule they share is written once here and runs against the
 three (ids ``sequential``, ``threadpool``, ``asyncio``). respx answers the requests:
-threads and coroutines of this process all see its routes. HTTP 404 counts NOT_FOUND;
-any other error status, a timeout or a broken connection counts ERROR.
+threads and coroutines of this process all see its routes. Each download ends in an
+``Outcome``: HTTP 404 is NOT_FOUND; any other error status, a timeout, a broken
+connection or a failed save is ERROR, with its cause ('HTTP 418', 'ReadTimeout'), which
+the final report names. The last tests send Ctrl-C to this process in the middle of a
+run.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import asyncio
 import errno
 import signal
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,14 +27,19 @@ import httpx
 import pytest
 import respx
 
-from flags2_common import DownloadStatus
+import flags2_threadpool
+from flags2_common import Counts, DownloadStatus, Outcome
+from tests.support import BASE, SHORT_TIMEOUT, run_flags2_main
 
-OK, NOT_FOUND, ERROR = DownloadStatus.OK, DownloadStatus.NOT_FOUND, DownloadStatus.ERROR
-BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
-WAIT_TIMEOUT = 10  # seconds; generous, so that only a bug ever reaches it
-PROMPT = 1.0  # seconds within which Ctrl-C must stop a run
+OK = Outcome(DownloadStatus.OK)
+NOT_FOUND = Outcome(DownloadStatus.NOT_FOUND)
+CODES = ['AD', 'AE', 'AF', 'AG', 'AL']  # sorted, as main hands them over
 
 Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def error(cause: str) -> Outcome:
+    return Outcome(DownloadStatus.ERROR, cause)
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +56,8 @@ def download(
     *,
     verbose: bool = True,
     concur_req: int = 4,
-    counter: Counter[DownloadStatus] | None = None,
-) -> Counter[DownloadStatus]:
+    counter: Counts | None = None,
+) -> Counts:
     counter = Counter() if counter is None else counter
     client.download_many(cc_list, BASE, verbose, concur_req, counter)
     return counter
@@ -78,33 +86,36 @@ ANSWERS = [
     pytest.param(lambda request: httpx.Response(200, content=gif('BR')), OK, 'BR OK',
                  id='200'),
     pytest.param(status(404), NOT_FOUND, 'BR not found', id='404'),
-    pytest.param(status(418), ERROR, "BR error: HTTP 418 - I'm a teapot", id='418'),
-    pytest.param(status(500), ERROR, 'BR error: HTTP 500 - Internal Server Error',
-                 id='500'),
-    pytest.param(status(503), ERROR, 'BR error: HTTP 503 - Service Unavailable',
-                 id='503'),
-    pytest.param(raising(httpx.ReadTimeout('timed out')), ERROR,
+    pytest.param(status(418), error('HTTP 418'), "BR error: HTTP 418 - I'm a teapot",
+                 id='418'),
+    pytest.param(status(500), error('HTTP 500'),
+                 'BR error: HTTP 500 - Internal Server Error', id='500'),
+    pytest.param(status(503), error('HTTP 503'),
+                 'BR error: HTTP 503 - Service Unavailable', id='503'),
+    pytest.param(raising(httpx.ReadTimeout('timed out')), error('ReadTimeout'),
                  'BR error: ReadTimeout: timed out', id='timeout'),
-    pytest.param(raising(httpx.ConnectError('[Errno 111] Connection refused')), ERROR,
+    pytest.param(raising(httpx.ConnectError('[Errno 111] Connection refused')),
+                 error('ConnectError'),
                  'BR error: ConnectError: [Errno 111] Connection refused',
                  id='connect-error'),
-    pytest.param(raising(httpx.RemoteProtocolError('')), ERROR,
+    pytest.param(raising(httpx.RemoteProtocolError('')), error('RemoteProtocolError'),
                  'BR error: RemoteProtocolError', id='empty-message'),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(('answer', 'expected', 'line'), ANSWERS)
 @pytest.mark.respx(base_url=BASE)
-def test_each_answer_counts_as_ok_not_found_or_error(
+def test_each_answer_counts_as_ok_not_found_or_an_error_with_its_cause(
     client: ModuleType,
     respx_mock: respx.MockRouter,
     capsys: pytest.CaptureFixture[str],
     dest_dir: Path,
     answer: Answer,
-    expected: DownloadStatus,
+    expected: Outcome,
     line: str,
 ) -> None:
-    """404 is NOT_FOUND; other statuses and failed requests are ERROR, with a reason."""
+    """404 is NOT_FOUND; other statuses and failed requests are ERROR, with their cause
+    (the status, or the exception's class) counted and, with -v, a line saying why."""
     route = respx_mock.get(path('BR')).mock(side_effect=answer)
 
     counter = download(client, ['BR'])
@@ -113,7 +124,7 @@ def test_each_answer_counts_as_ok_not_found_or_error(
     assert capsys.readouterr().out == f'{line}\n'
     assert route.call_count == 1
     saved = {p.name: p.read_bytes() for p in dest_dir.iterdir()}
-    assert saved == ({'BR.gif': gif('BR')} if expected is OK else {})
+    assert saved == ({'BR.gif': gif('BR')} if expected == OK else {})
 
 
 @pytest.mark.respx(base_url=BASE)
@@ -140,23 +151,57 @@ MIX = {  # code -> (answer, verbose line)
 }
 
 
+def serve_mix(respx_mock: respx.MockRouter) -> None:
+    for cc, (code, _) in MIX.items():
+        respx_mock.get(path(cc)).respond(code, content=gif(cc) if code == 200 else b'')
+
+
 @pytest.mark.respx(base_url=BASE)
 def test_the_counter_adds_up_to_the_codes_and_each_line_is_whole(
     client: ModuleType, respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """OK + NOT_FOUND + ERROR is the number of codes; one whole line per code."""
-    for cc, (code, _) in MIX.items():
-        respx_mock.get(path(cc)).respond(code, content=gif(cc) if code == 200 else b'')
+    serve_mix(respx_mock)
 
     counter = download(client, sorted(MIX), concur_req=8)
 
-    assert counter == Counter({OK: 4, NOT_FOUND: 2, ERROR: 2})
+    expected = {OK: 4, NOT_FOUND: 2, error('HTTP 418'): 1, error('HTTP 503'): 1}
+    assert counter == Counter(expected)
     assert counter.total() == len(MIX)
     lines = capsys.readouterr().out.splitlines()
     assert sorted(lines) == sorted(line for _, line in MIX.values())
 
 
-@pytest.mark.parametrize(('verbose', 'bar'), [(False, True), (True, False)])
+@pytest.mark.respx(base_url=BASE)
+def test_the_final_report_names_the_causes_of_the_errors_without_verbose(
+    client: ModuleType,
+    respx_mock: respx.MockRouter,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Errors say why without -v: the report counts each cause, and no line per code
+    is printed, only the progress bar."""
+    serve_mix(respx_mock)
+
+    status = run_flags2_main(client, '-s', BASE, *MIX)
+
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-4:-1] == [
+        '4 flags downloaded.',
+        '2 not found.',
+        '2 errors: HTTP 418 (1), HTTP 503 (1).',
+    ]
+    assert f'{len(MIX)}/{len(MIX)}' in err
+    assert not [line for _, line in MIX.values() if line in out + err]
+    assert status == 1
+
+
+@pytest.mark.parametrize(
+    ('verbose', 'bar'),
+    [
+        pytest.param(False, True, id='progress-bar'),
+        pytest.param(True, False, id='verbose-lines'),
+    ],
+)
 @pytest.mark.respx(base_url=BASE)
 def test_a_progress_bar_on_stderr_unless_verbose(
     client: ModuleType,
@@ -258,12 +303,12 @@ class InFlight:
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         self.arrive(request)
-        assert self.all_in.wait(WAIT_TIMEOUT), 'fewer requests in flight than expected'
+        assert self.all_in.wait(SHORT_TIMEOUT), 'fewer requests in flight than expected'
         return self.leave(request)
 
     async def answer_async(self, request: httpx.Request) -> httpx.Response:
         self.arrive(request)
-        await asyncio.wait_for(asyncio.to_thread(self.all_in.wait), WAIT_TIMEOUT)
+        await asyncio.wait_for(asyncio.to_thread(self.all_in.wait), SHORT_TIMEOUT)
         return self.leave(request)
 
 
@@ -291,24 +336,48 @@ def test_max_req_requests_are_in_flight_at_once_and_no_more(
 # --- Ctrl-C ---------------------------------------------------------------------------
 
 
-class CountedCounter(Counter[DownloadStatus]):
+class CountedCounter(Counter[Outcome]):
     """A counter that tells, across threads, when a first result has been counted."""
 
     def __init__(self) -> None:
         super().__init__()
         self.counted = threading.Event()
 
-    def __setitem__(self, key: DownloadStatus, value: int) -> None:
+    def __setitem__(self, key: Outcome, value: int) -> None:
         super().__setitem__(key, value)
         self.counted.set()
 
 
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    """Set at teardown, so that a request left hanging in a thread ends."""
-    event = threading.Event()
-    yield event
-    event.set()
+class HungRun:
+    """Answers AD at once; AE, once AD is counted, presses Ctrl-C and hangs, in a
+    thread until ``release`` is set, in a coroutine until it is cancelled."""
+
+    def __init__(self) -> None:
+        self.counter = CountedCounter()
+        self.requested: list[str] = []
+        self.release = threading.Event()
+        self.answered = threading.Event()  # the hung request returned an answer
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.requested.append(request.url.path)
+        if request.url.path.endswith('/ae.gif'):
+            assert self.counter.counted.wait(SHORT_TIMEOUT)
+            ctrl_c()
+            self.release.wait(SHORT_TIMEOUT)
+            self.answered.set()
+            return httpx.Response(503)
+        return httpx.Response(200, content=gif('AD'))
+
+    async def answer_async(self, request: httpx.Request) -> httpx.Response:
+        self.requested.append(request.url.path)
+        if request.url.path.endswith('/ae.gif'):
+            counted = asyncio.to_thread(self.counter.counted.wait)
+            await asyncio.wait_for(counted, SHORT_TIMEOUT)
+            ctrl_c()
+            await asyncio.sleep(SHORT_TIMEOUT)
+            self.answered.set()
+            return httpx.Response(503)
+        return httpx.Response(200, content=gif('AD'))
 
 
 def ctrl_c() -> None:
@@ -316,52 +385,100 @@ def ctrl_c() -> None:
     signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
 
-@pytest.mark.respx(base_url=BASE, assert_all_called=False)
-def test_ctrl_c_stops_the_run_at_once_and_starts_nothing_more(
-    client: ModuleType,
-    respx_mock: respx.MockRouter,
-    release: threading.Event,
-    dest_dir: Path,
-) -> None:
-    """SIGINT while a request hangs: KeyboardInterrupt reaches main within a second,
-    with the first flag counted; the codes not yet started are never requested."""
-    counter = CountedCounter()
-    requested: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        requested.append(request.url.path)
-        if request.url.path.endswith('/ae.gif'):
-            assert counter.counted.wait(WAIT_TIMEOUT)
-            ctrl_c()
-            release.wait(WAIT_TIMEOUT)  # a hung request, until the test is over
-            return httpx.Response(503)
-        return httpx.Response(200, content=gif('AD'))
-
-    async def answer_async(request: httpx.Request) -> httpx.Response:
-        requested.append(request.url.path)
-        if request.url.path.endswith('/ae.gif'):
-            await asyncio.wait_for(
-                asyncio.to_thread(counter.counted.wait), WAIT_TIMEOUT
-            )
-            ctrl_c()
-            await asyncio.sleep(WAIT_TIMEOUT)  # a hung request, until cancelled
-            return httpx.Response(503)
-        return httpx.Response(200, content=gif('AD'))
-
+@pytest.fixture
+def hung_run(client: ModuleType, respx_mock: respx.MockRouter) -> Iterator[HungRun]:
+    """A run of CODES, one at a time, that Ctrl-C stops while AE hangs; at teardown
+    the hung request, if it is still in a thread, ends."""
+    run = HungRun()
     is_async = client.__name__ == 'flags2_asyncio'
     respx_mock.route(host='flags.test').mock(
-        side_effect=answer_async if is_async else answer
+        side_effect=run.answer_async if is_async else run.answer
     )
+    yield run
+    run.release.set()
 
-    t0 = time.perf_counter()
+
+@pytest.mark.respx(base_url=BASE, assert_all_called=False)
+def test_ctrl_c_stops_the_run_at_once_and_starts_nothing_more(
+    client: ModuleType, hung_run: HungRun, dest_dir: Path
+) -> None:
+    """SIGINT while a request hangs: KeyboardInterrupt reaches main without waiting
+    for the hung request, with the first flag counted; the codes not yet started are
+    never requested."""
     with pytest.raises(KeyboardInterrupt):
-        download(client, ['AD', 'AE', 'AF', 'AG', 'AL'], concur_req=1, counter=counter)
-    elapsed = time.perf_counter() - t0
+        download(client, CODES, concur_req=1, counter=hung_run.counter)
 
-    assert elapsed < PROMPT
-    assert counter == Counter({OK: 1})
-    assert requested == ['/data/flags/ad/ad.gif', '/data/flags/ae/ae.gif']
+    assert not hung_run.answered.is_set()
+    assert hung_run.counter == Counter({OK: 1})
+    assert hung_run.requested == ['/data/flags/ad/ad.gif', '/data/flags/ae/ae.gif']
     assert [p.name for p in dest_dir.iterdir()] == ['AD.gif']
+
+
+class RecordingPool(ThreadPoolExecutor):
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers)
+        self.submitted: list[Future[Any]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        self.submitted.append(future)
+        return future
+
+
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[RecordingPool]:
+    """The pools flags2_threadpool makes, which record the futures they hand out."""
+    made: list[RecordingPool] = []
+
+    class Pool(RecordingPool):
+        def __init__(self, max_workers: int) -> None:
+            super().__init__(max_workers)
+            made.append(self)
+
+    monkeypatch.setattr(flags2_threadpool, 'ThreadPoolExecutor', Pool)
+    return made
+
+
+@pytest.mark.parametrize('client', ['threadpool'], indirect=True)
+@pytest.mark.respx(base_url=BASE, assert_all_called=False)
+def test_ctrl_c_cancels_the_threadpool_downloads_not_yet_started(
+    client: ModuleType, hung_run: HungRun, pools: list[RecordingPool]
+) -> None:
+    """Ctrl-C cancels the futures still queued (``shutdown(cancel_futures=True)``):
+    once the hung download ends, the pool's thread has nothing left to run."""
+    with pytest.raises(KeyboardInterrupt):
+        download(client, CODES, concur_req=1, counter=hung_run.counter)
+    hung_run.release.set()
+    [pool] = pools
+    pool.shutdown(wait=True)  # the hung download ends, then whatever is still queued
+
+    cancelled = [f.cancelled() for f in pool.submitted]
+    assert cancelled == [False, False, True, True, True]
+    assert hung_run.answered.is_set()
+
+
+@pytest.mark.parametrize('client', ['asyncio'], indirect=True)
+@pytest.mark.respx(base_url=BASE, assert_all_called=False)
+def test_ctrl_c_ends_every_asyncio_task_before_the_client_closes(
+    client: ModuleType, hung_run: HungRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After Ctrl-C the supervisor cancels the download tasks and waits for them to
+    end (``gather``): none is left running when the shared AsyncClient closes."""
+    left_running: list[int] = []
+
+    class Recording(httpx.AsyncClient):
+        async def __aexit__(self, *exc_info: Any) -> None:
+            current = asyncio.current_task()
+            left_running.append(sum(t is not current for t in asyncio.all_tasks()))
+            await super().__aexit__(*exc_info)
+
+    monkeypatch.setattr(httpx, 'AsyncClient', Recording)
+
+    with pytest.raises(KeyboardInterrupt):
+        download(client, CODES, concur_req=1, counter=hung_run.counter)
+
+    assert left_running == [0]
+    assert hung_run.counter == Counter({OK: 1})
 
 
 # --- Saving ---------------------------------------------------------------------------
@@ -375,7 +492,7 @@ def test_a_failed_download_never_replaces_a_good_file(
     (dest_dir / 'BR.gif').write_bytes(b'GIF89a-good')
     respx_mock.get(path('BR')).respond(418, content=b'I am a teapot')
 
-    assert download(client, ['BR']) == Counter({ERROR: 1})
+    assert download(client, ['BR']) == Counter({error('HTTP 418'): 1})
     assert [p.name for p in dest_dir.iterdir()] == ['BR.gif']
     assert (dest_dir / 'BR.gif').read_bytes() == b'GIF89a-good'
 
@@ -400,7 +517,7 @@ def test_a_failed_save_is_an_error_that_leaves_the_old_file_and_no_temporary_fil
 
     monkeypatch.setattr(Path, 'write_bytes', disk_full)
 
-    assert download(client, ['BR']) == Counter({ERROR: 1})
+    assert download(client, ['BR']) == Counter({error('OSError'): 1})
     assert capsys.readouterr().out == (
         'BR error: OSError: [Errno 28] No space left on device\n'
     )

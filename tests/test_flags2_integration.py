@@ -1,104 +1,150 @@
-"""The flags2 clients against real servers on 127.0.0.1: no mocks.
+"""Downloads with progress display and error handling: real runs on slow_server.py.
 
 What counts here happens below httpx's API, where respx cannot reach: connections, the
-server's own log, timeouts on a socket that never answers, signals and files. The flag
-server is chapter20/slow_server.py, started by the ``flag_server_factory`` fixture on a
-free port; the tests that need requests to hang until they say so use a small stalling
-server defined here, so Ctrl-C comes at a moment the test knows, not after a sleep.
+server's own log, timeouts on a socket that never answers, signals and files. The
+server is chapter20/slow_server.py: the session's ``flag_server`` (no delay, no errors)
+where a run only needs flags, a seeded one that fails some requests with 418, one that
+never answers, and, for Ctrl-C, one whose seeded delays answer two codes at once and
+leave the others hanging. The clients run in this process through their ``main``,
+except where the process boundary is the point: Ctrl-C, its report and exit status.
 """
 
 from __future__ import annotations
 
 import re
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import httpx
 import pytest
 
-from tests.flag_site import CHAPTER, WAIT_TIMEOUT
-from tests.server_process import RunningServer
-
-APPROACHES = ['sequential', 'threadpool', 'asyncio']
-SCRIPT_TIMEOUT = 60  # seconds for a client run as a subprocess; only a bug gets near it
-PROMPT = 1.0  # seconds within which Ctrl-C must end a run
-REPORT = re.compile(
-    r'(\d+) flags? downloaded\.\n(\d+) not found\.\n(\d+) errors?\.\n'
-    r'Elapsed time: \d+\.\d\ds\n'
+import harness
+from harness import FlagServer
+from tests.support import (
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    ctrl_c,
+    run_flags2_main,
+    start_script,
 )
 
-StartServer = Callable[..., RunningServer]
+# slow_server.py --delay 0:10 --seed 8010 draws these delays for the first request of
+# each code: the first two of a Ctrl-C run are answered within 12 ms, every other one
+# after 7 s or more, when the client (timeout 6.1 s) has long given up. Each test asks
+# for codes of its own, so the tests can share one server in any order.
+CTRL_C_RUNS = {  # the sequential client asks for them in this order
+    'sequential': ['AE', 'BN', 'BO', 'CA', 'CD'],
+    'threadpool': ['CU', 'KR', 'CL', 'CV', 'EG'],
+    'asyncio': ['LR', 'ST', 'GW', 'ID', 'IR'],
+}
+UNANSWERED = {
+    'flags2_sequential': ['IS', 'IT', 'LB'],
+    'flags2_threadpool': ['MR', 'MU', 'NE'],
+    'flags2_asyncio': ['NZ', 'RW', 'SN'],
+}
+# --seed 4 --error-rate 0.3 gives all three answers among the codes of each letter.
+ERROR_LETTER = {
+    'flags2_sequential': 'a',
+    'flags2_threadpool': 'b',
+    'flags2_asyncio': 'c',
+}
 
 
 @pytest.fixture(autouse=True)
-def _in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+def _in_tmp(in_tmp: Path) -> None:
+    """Every run saves into ./downloaded of a fresh working directory."""
 
 
-def run_client(client: ModuleType, *argv: str) -> int:
-    """Run the client's main in this process, as its script does; return the status."""
-    with pytest.raises(SystemExit) as exc_info:
-        client.main(
-            client.download_many, client.DEFAULT_CONCUR_REQ, client.MAX_CONCUR_REQ, argv
-        )
-    code = exc_info.value.code
-    assert isinstance(code, int)
-    return code
+@pytest.fixture(scope='module')
+def error_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlagServer]:
+    """A server that fails 30 % of the requests with 418, the same ones on every run."""
+    cwd = tmp_path_factory.mktemp('error_server')
+    with FlagServer('--error-rate', '0.3', '--seed', '4', cwd=cwd) as server:
+        yield server
 
 
-def counts(out: str) -> tuple[int, int, int]:
-    """OK, NOT_FOUND and ERROR from the final report."""
-    match = REPORT.search(out)
-    assert match, f'no final report in {out!r}'
-    ok, not_found, errors = map(int, match.groups())
-    return ok, not_found, errors
+@pytest.fixture(scope='module')
+def stalling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlagServer]:
+    """A server that answers the first two codes of each CTRL_C_RUNS at once, and
+    those of UNANSWERED and the rest of CTRL_C_RUNS only after the client's timeout."""
+    cwd = tmp_path_factory.mktemp('stalling_server')
+    with FlagServer('--delay', '0:10', '--seed', '8010', cwd=cwd) as server:
+        yield server
+
+
+def report_lines(out: str) -> list[str]:
+    """The final report without its elapsed time: OK, not found and errors."""
+    lines = out.splitlines()
+    assert re.fullmatch(r'Elapsed time: \d+\.\d\ds', lines[-1]), lines[-5:]
+    assert lines[-5] == '-' * 20
+    return lines[-4:-1]
+
+
+def codes(requests: list[harness.Request], status: int) -> set[str]:
+    return {r.path.split('/')[2].upper() for r in requests if r.status == status}
 
 
 # --- Against slow_server.py -----------------------------------------------------------
 
 
-def test_counts_equal_what_a_seeded_error_server_logged(
+def test_each_client_downloads_from_the_local_server_with_a_progress_bar(
     client: ModuleType,
-    flag_server_factory: StartServer,
+    flag_server: FlagServer,
+    in_tmp: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """The README's run: a server in one shell, a client in another, a progress bar
+    while it runs, a report at the end, one request per code."""
+    mark = flag_server.mark()
+
+    status = run_flags2_main(client, '-s', flag_server.base_url, 'c')
+
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert report_lines(out) == ['15 flags downloaded.', '11 not found.', '0 errors.']
+    assert '26/26' in err
+    assert len(list((in_tmp / 'downloaded').glob('C?.gif'))) == 15
+    logged = Counter(r.status for r in flag_server.requests(at_least=26, since=mark))
+    assert logged == Counter({200: 15, 404: 11})
+
+
+def test_counts_equal_what_a_seeded_error_server_logged(
+    client: ModuleType, error_server: FlagServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     """OK, not found and errors are exactly the 200, 404 and 418 answers the server
-    logged, one request per code, and the error lines name the codes that got 418."""
-    server = flag_server_factory('--error-rate', '0.3', '--seed', '4')
+    logged, one request per code; the error lines name the codes that got 418, and
+    the report names the cause."""
+    letter = ERROR_LETTER[client.__name__]  # a code asked for twice might not fail
+    mark = error_server.mark()
 
-    status = run_client(client, '-v', '-m', '26', '-s', server.base_url, 'a')
+    status = run_flags2_main(client, '-v', '-s', error_server.base_url, letter)
 
-    log = server.requests(at_least=26)
+    log = error_server.requests(at_least=26, since=mark)
     logged = Counter(request.status for request in log)
     assert len(log) == 26
     assert min(logged[200], logged[404], logged[418]) > 0  # the seed gives all three
     out = capsys.readouterr().out
-    assert counts(out) == (logged[200], logged[404], logged[418])
-    teapots = {r.path.split('/')[2].upper() for r in log if r.status == 418}
+    assert report_lines(out) == [
+        f'{logged[200]} flags downloaded.',
+        f'{logged[404]} not found.',
+        f'{logged[418]} errors: HTTP 418 ({logged[418]}).',
+    ]
     error_lines = {line.split()[0] for line in out.splitlines() if ' error: ' in line}
-    assert error_lines == teapots
+    assert error_lines == codes(log, 418)
     assert status == 1
 
 
 def test_saved_files_hold_exactly_the_bytes_the_server_serves(
-    client: ModuleType, flag_server: RunningServer, tmp_path: Path
+    client: ModuleType, flag_server: FlagServer, in_tmp: Path
 ) -> None:
     """Each flag is saved as CC.gif in ./downloaded; a code not found saves nothing."""
     codes = ['BR', 'CN', 'US', 'ZZ']
 
-    assert run_client(client, '-s', flag_server.base_url, *codes) == 0
+    assert run_flags2_main(client, '-s', flag_server.base_url, *codes) == 0
 
-    saved = {p.name: p.read_bytes() for p in (tmp_path / 'downloaded').iterdir()}
+    saved = {p.name: p.read_bytes() for p in (in_tmp / 'downloaded').iterdir()}
     with httpx.Client() as http:
         served = {
             f'{cc}.gif': http.get(f'{flag_server.base_url}/{cc}/{cc}.gif'.lower())
@@ -112,88 +158,48 @@ def test_saved_files_hold_exactly_the_bytes_the_server_serves(
 
 @pytest.mark.parametrize('client', ['threadpool', 'asyncio'], indirect=True)
 def test_over_a_hundred_requests_at_once_download_without_an_error(
-    client: ModuleType,
-    flag_server: RunningServer,
-    capsys: pytest.CaptureFixture[str],
+    client: ModuleType, flag_server: FlagServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """-m 1000, capped at the number of codes: 120 requests at once, and not one fails
+    """-m 1000, capped at the number of codes: 101 requests at once, and not one fails
     (the book's asyncio client fails most requests above 100). With -e it would be 676
-    at once; 120 keeps the test short."""
-    argv = ['-a', '-l', '120', '-m', '1000', '-s', flag_server.base_url]
+    at once; 101 keeps the test short."""
+    mark = flag_server.mark()
+    argv = ['-a', '-l', '101', '-m', '1000', '-s', flag_server.base_url]
 
-    assert run_client(client, *argv) == 0
+    assert run_flags2_main(client, *argv) == 0
 
     out = capsys.readouterr().out
-    assert '120 concurrent connections will be used.' in out
-    assert counts(out) == (120, 0, 0)
-
-
-@pytest.mark.parametrize('script', APPROACHES)
-def test_each_script_downloads_from_the_flag_server_with_a_progress_bar(
-    script: str, flag_server: RunningServer, tmp_path: Path
-) -> None:
-    """The README's run: a server in one shell, a client in another."""
-    command = [sys.executable, str(CHAPTER / f'flags2_{script}.py')]
-    result = subprocess.run(
-        [*command, '-s', flag_server.base_url, 'c', '-m', '26'],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=SCRIPT_TIMEOUT,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert counts(result.stdout) == (15, 11, 0)
-    assert '26/26' in result.stderr
-    assert len(list((tmp_path / 'downloaded').glob('C?.gif'))) == 15
-
-
-# --- A server that accepts and never answers ------------------------------------------
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A base URL whose server accepts connections, reads nothing and never answers."""
-    listener = socket.create_server(('127.0.0.1', 0), backlog=64)
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        try:
-            while True:
-                accepted.append(listener.accept()[0])
-        except OSError:  # the listener was closed: the test is over
-            pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f'http://127.0.0.1:{listener.getsockname()[1]}/flags'
-    finally:
-        listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        thread.join(WAIT_TIMEOUT)
-        for conn in accepted:
-            conn.close()
+    assert '101 concurrent connections will be used.' in out
+    assert report_lines(out) == ['101 flags downloaded.', '0 not found.', '0 errors.']
+    logged = flag_server.requests(at_least=101, since=mark)
+    assert Counter(r.status for r in logged) == Counter({200: 101})
 
 
 def test_a_server_that_never_answers_makes_every_request_an_error(
     client: ModuleType,
-    silent_server: str,
+    stalling_server: FlagServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Each request ends by its timeout (6.1 s, shortened here) and counts ERROR; the
-    run ends, with exit status 1."""
-    monkeypatch.setattr(client, 'TIMEOUT', httpx.Timeout(0.1, pool=None))
+    run ends with exit status 1, and the report says why: ReadTimeout."""
+    monkeypatch.setattr(
+        client, 'TIMEOUT', httpx.Timeout(LONG_TIMEOUT, read=0.05, pool=None)
+    )
+    codes = UNANSWERED[client.__name__]
 
-    status = run_client(client, '-v', '-s', silent_server, 'BR', 'CN', 'US')
+    status = run_flags2_main(client, '-v', '-s', stalling_server.base_url, *codes)
 
     out = capsys.readouterr().out
-    assert counts(out) == (0, 0, 3)
+    assert report_lines(out) == [
+        '0 flags downloaded.',
+        '0 not found.',
+        '3 errors: ReadTimeout (3).',
+    ]
     # The message of a ReadTimeout is 'timed out' with threads, empty with asyncio.
     errors = sorted(line for line in out.splitlines() if ' error: ' in line)
     assert [line.split(':')[0:2] for line in errors] == [
-        [f'{cc} error', ' ReadTimeout'] for cc in ['BR', 'CN', 'US']
+        [f'{cc} error', ' ReadTimeout'] for cc in codes
     ]
     assert status == 1
 
@@ -201,130 +207,38 @@ def test_a_server_that_never_answers_makes_every_request_an_error(
 # --- Ctrl-C ---------------------------------------------------------------------------
 
 
-class StallingServer(ThreadingHTTPServer):
-    """Answers the codes in `fast` at once; every other request hangs until `stop()`."""
-
-    daemon_threads = True
-
-    def __init__(self, fast: set[str]) -> None:
-        super().__init__(('127.0.0.1', 0), StallingHandler)
-        self.fast = fast
-        self.stalled: list[str] = []
-        self.changed = threading.Condition()
-        self.released = threading.Event()
-        self.base_url = f'http://127.0.0.1:{self.server_port}/flags'
-
-    def wait_stalled(self, count: int) -> None:
-        with self.changed:
-            if not self.changed.wait_for(
-                lambda: len(self.stalled) >= count, WAIT_TIMEOUT
-            ):
-                raise TimeoutError(f'{count} requests did not come in {WAIT_TIMEOUT}s.')
-
-
-class StallingHandler(BaseHTTPRequestHandler):
-    server: StallingServer
-
-    def do_GET(self) -> None:
-        cc = self.path.rsplit('/', 1)[-1].removesuffix('.gif').upper()
-        if cc not in self.server.fast:
-            with self.server.changed:
-                self.server.stalled.append(cc)
-                self.server.changed.notify_all()
-            self.server.released.wait(WAIT_TIMEOUT)
-            return  # closes the connection without an answer
-        body = b'GIF89a' + cc.encode()
-        self.send_response(HTTPStatus.OK)
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def stalling_server() -> Iterator[StallingServer]:
-    server = StallingServer(fast={'AD', 'AE'})
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={'poll_interval': 0.01}, daemon=True
-    )
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(WAIT_TIMEOUT)
-
-
-class Output:
-    """Collects the lines of a pipe in a thread; the test can wait for one of them."""
-
-    def __init__(self, pipe: Iterator[str]) -> None:
-        self.lines: list[str] = []
-        self.changed = threading.Condition()
-        self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
-        self.thread.start()
-
-    def _read(self, pipe: Iterator[str]) -> None:
-        for line in pipe:
-            with self.changed:
-                self.lines.append(line)
-                self.changed.notify_all()
-
-    def wait_for(self, line: str) -> None:
-        with self.changed:
-            if not self.changed.wait_for(lambda: line in self.lines, WAIT_TIMEOUT):
-                raise TimeoutError(f'{line!r} not printed in {WAIT_TIMEOUT}s.')
-
-    def text(self) -> str:
-        self.thread.join(WAIT_TIMEOUT)
-        return ''.join(self.lines)
-
-
-@pytest.mark.parametrize(('script', 'stalled'), [
-    ('sequential', 1),  # AD, AE, then AF hangs: AG and AL are never asked for
-    ('threadpool', 3),  # all five at once: AF, AG and AL hang
-    ('asyncio', 3),
-])  # fmt: skip
-def test_ctrl_c_ends_a_hung_run_at_once_with_the_partial_report_and_status_130(
-    script: str, stalled: int, stalling_server: StallingServer, tmp_path: Path
+@pytest.mark.parametrize(
+    ('script', 'options'),
+    [
+        pytest.param('sequential', [], id='sequential'),
+        pytest.param('threadpool', ['-m', '5'], id='threadpool'),
+        pytest.param('asyncio', ['-m', '5'], id='asyncio'),
+    ],
+)
+def test_ctrl_c_ends_a_hung_run_with_the_partial_report_and_status_130(
+    script: str, options: list[str], stalling_server: FlagServer, in_tmp: Path
 ) -> None:
-    """SIGINT while requests hang: the run stops within a second, reports the counts so
-    far and exits with 130; only complete flags are on disk, no temporary file."""
-    codes = ['AD', 'AE', 'AF', 'AG', 'AL']
-    command = [sys.executable, '-u', str(CHAPTER / f'flags2_{script}.py')]
-    argv = ['-v', '-m', '5', '-s', stalling_server.base_url, *codes]
-    with subprocess.Popen(
-        [*command, *argv],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            assert proc.stderr is not None
-            out, err = Output(proc.stdout), Output(proc.stderr)
-            out.wait_for('AD OK\n')  # a line is printed once its flag is counted
-            out.wait_for('AE OK\n')
-            stalling_server.wait_stalled(stalled)
+    """SIGINT while requests hang: the run stops without waiting for them, reports the
+    counts so far on stdout, says on stderr what it left and nothing else (no
+    traceback, no warning, no resource_tracker line) and exits with 130; only complete
+    flags are on disk, no temporary file."""
+    codes = CTRL_C_RUNS[script]
+    argv = ['-v', *options, '-s', stalling_server.base_url, *codes]
+    child, out, err = start_script(f'flags2_{script}.py', *argv, cwd=in_tmp)
+    try:
+        for cc in codes[:2]:  # a line is printed once its flag is counted
+            out.wait_for(f'{cc} OK', LONG_TIMEOUT)
+        status = ctrl_c(child)
+        stdout, stderr = out.text(), err.text()
+    finally:
+        harness.stop(child)  # after reading all it printed: this closes the pipes
 
-            t0 = time.perf_counter()
-            proc.send_signal(signal.SIGINT)
-            status = proc.wait(SCRIPT_TIMEOUT)
-            elapsed = time.perf_counter() - t0
-            stdout, stderr = out.text(), err.text()
-        finally:
-            proc.kill()  # if a check above failed; the run is over otherwise
-
-    assert status == 130
-    assert elapsed < PROMPT
-    assert counts(stdout) == (2, 0, 0)
+    assert status == EXIT_INTERRUPTED, stderr
     assert stderr == '*** Interrupted: 3 of 5 codes were not searched.\n'
-    assert sorted(p.name for p in (tmp_path / 'downloaded').iterdir()) == [
-        'AD.gif',
-        'AE.gif',
-    ]
+    lines = stdout.splitlines()
+    assert lines[1] == f'Searching for 5 flags: {", ".join(sorted(codes))}'
+    assert sorted(lines[3:5]) == [f'{cc} OK' for cc in codes[:2]]
+    assert lines[5:-1] == ['-' * 20, '2 flags downloaded.', '0 not found.', '0 errors.']
+    assert re.fullmatch(r'Elapsed time: \d+\.\d\ds', lines[-1])
+    saved = sorted(p.name for p in (in_tmp / 'downloaded').iterdir())
+    assert saved == [f'{cc}.gif' for cc in codes[:2]]
