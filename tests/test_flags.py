@@ -1,14 +1,18 @@
-"""flags.py, the sequential baseline that every concurrent variant reuses or matches.
+"""A sequential download script: flags.py, the baseline every concurrent variant reuses.
 
 The chapter's first listing: ``get_flag`` fetches one image, ``save_flag`` writes it,
-``download_many`` loops over the codes in sorted order and ``main`` times the whole run.
-Unit tests answer the requests with respx; the subprocess tests use a real local server.
+``download_many`` loops over the codes in sorted order and ``main`` times the whole run,
+turning a failed download, a folder it cannot make or Ctrl-C into a short report.
+In-process tests answer the requests with respx; the runs of the script as a reader
+types it use the local flag server (slow_server.py) through FLAGS_BASE_URL.
 """
 
 from __future__ import annotations
 
 import re
+import runpy
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,15 +20,23 @@ import pytest
 import respx
 
 import flags
-from tests.flag_site import CHAPTER, FlagSite, run_python
+from flag_images import flag_gif
+from harness import FlagServer, stop
+from tests.support import (
+    BASE,
+    CHAPTER,
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    ctrl_c,
+    start_script,
+)
 
-BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
+REPORT = re.compile(r'20 downloads in \d+\.\d\ds')
 
 
 @pytest.fixture(autouse=True)
-def _flags_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(flags, 'BASE_URL', BASE)
-    monkeypatch.setattr(flags, 'DEST_DIR', tmp_path)
+def _flags_here(flags_here: Path) -> None:
+    """flags.py downloads from BASE (answered by respx) into tmp_path."""
 
 
 @pytest.mark.respx(base_url=BASE)
@@ -156,12 +168,12 @@ def test_main_prints_the_count_and_the_elapsed_time(
     flags.main(downloader)
 
     assert record == [(flags.POP20_CC, True)]
-    assert capsys.readouterr().out == '\n17 downloads in 2.25s\n'
+    assert capsys.readouterr() == ('\n17 downloads in 2.25s\n', '')
 
 
 @pytest.mark.respx(base_url=BASE)
 def test_main_reports_an_http_error_in_one_line_and_exits_non_zero(
-    respx_mock: respx.MockRouter,
+    respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A 404 ends the run with one line naming the error, not a traceback."""
     respx_mock.get('/bd/bd.gif').respond(404)  # BD is the first of POP20_CC, sorted
@@ -169,6 +181,7 @@ def test_main_reports_an_http_error_in_one_line_and_exits_non_zero(
     with pytest.raises(SystemExit) as excinfo:
         flags.main(flags.download_many)
 
+    assert capsys.readouterr() == ('', '')  # no traceback: Python prints the code
     message = excinfo.value.code
     assert isinstance(message, str)  # sys.exit(str) prints it and exits with status 1
     assert message.strip().splitlines() == [
@@ -189,64 +202,159 @@ def test_main_reports_an_error_without_a_message_in_one_line() -> None:
     assert excinfo.value.code == '\n*** Download failed: ReadTimeout: no details'
 
 
+def test_main_reports_ctrl_c_in_one_line_and_exits_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C during the downloads is reported on stderr, exit status 130."""
+
+    def downloader(cc_list: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as excinfo:
+        flags.main(downloader)
+
+    assert excinfo.value.code == EXIT_INTERRUPTED
+    assert capsys.readouterr() == (
+        '',
+        '\n*** Interrupted: the flags above were saved.\n',
+    )
+
+
+def test_a_file_in_the_place_of_the_folder_ends_main_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A folder it cannot create is one line and exit status 1; nothing downloads."""
+    dest = tmp_path / 'downloaded'
+    dest.write_text('a file, not a folder')
+    monkeypatch.setattr(flags, 'DEST_DIR', dest)
+    called: list[list[str]] = []
+
+    def downloader(cc_list: list[str]) -> int:
+        called.append(cc_list)
+        return 0
+
+    with pytest.raises(SystemExit) as excinfo:
+        flags.main(downloader)
+
+    # sys.exit(str) prints the line on stderr and exits with status 1.
+    assert excinfo.value.code == f'*** Cannot create the folder {dest}: File exists.'
+    assert called == []
+    assert dest.read_text() == 'a file, not a folder'
+
+
 @pytest.mark.parametrize(
     ('base_url', 'expected'),
-    [(None, 'https://www.fluentpython.com/data/flags'), (BASE, BASE)],
-    ids=['default', 'FLAGS_BASE_URL'],
+    [
+        pytest.param(None, 'https://www.fluentpython.com/data/flags', id='unset'),
+        pytest.param(BASE, BASE, id='set'),
+        pytest.param(f'{BASE}/', BASE, id='set-with-trailing-slash'),
+    ],
 )
 def test_flags_base_url_comes_from_the_environment(
-    base_url: str | None, expected: str, tmp_path: Path
+    base_url: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """FLAGS_BASE_URL, read at import, points every script at another server."""
-    code = f'import sys; sys.path.insert(0, {str(CHAPTER)!r}); import flags; '
-    code += 'print(flags.BASE_URL)'
-    result = run_python('-c', code, cwd=tmp_path, base_url=base_url)
+    if base_url is None:
+        monkeypatch.delenv('FLAGS_BASE_URL', raising=False)
+    else:
+        monkeypatch.setenv('FLAGS_BASE_URL', base_url)
 
-    assert (result.returncode, result.stdout, result.stderr) == (0, f'{expected}\n', '')
+    assert runpy.run_path(str(CHAPTER / 'flags.py'))['BASE_URL'] == expected
 
 
+def run_main_block(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> object:
+    """Run flags.py afresh as ``python flags.py ARGV`` would, in this process; return
+    its sys.exit status, None if it ended without one."""
+    monkeypatch.setattr('sys.argv', ['flags.py', *argv])
+    try:
+        runpy.run_path(str(CHAPTER / 'flags.py'), run_name='__main__')
+    except SystemExit as exc:
+        return exc.code
+    return None
+
+
+@pytest.mark.respx  # a download would fail the test: no route, no network
+def test_h_explains_flags_base_url_and_downloads_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_tmp: Path
+) -> None:
+    """flags.py -h prints its usage and says how to pick another server, status 0."""
+    assert run_main_block(['-h'], monkeypatch) == 0
+
+    out, err = capsys.readouterr()
+    assert out.startswith('usage: flags.py [-h]\n')
+    assert 'Set FLAGS_BASE_URL to download from elsewhere than' in out
+    assert err == ''
+    assert list(in_tmp.iterdir()) == []
+
+
+@pytest.mark.respx  # a download would fail the test: no route, no network
+def test_an_argument_is_a_usage_error_with_status_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_tmp: Path
+) -> None:
+    """flags.py takes no argument: argparse reports one, status 2, nothing created."""
+    assert run_main_block(['--bogus'], monkeypatch) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert err.startswith('usage: flags.py [-h]\n')
+    assert err.endswith('flags.py: error: unrecognized arguments: --bogus\n')
+    assert list(in_tmp.iterdir()) == []
+
+
+@pytest.mark.respx(base_url=BASE)
 def test_the_script_downloads_every_flag_into_the_working_directory(
-    flag_site: FlagSite, tmp_path: Path
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    in_tmp: Path,
 ) -> None:
-    """python chapter20/flags.py, run elsewhere, saves the 20 flags in ./downloaded."""
-    result = run_python(
-        str(CHAPTER / 'flags.py'), cwd=tmp_path, base_url=flag_site.base_url
-    )
+    """python flags.py saves the 20 flags in ./downloaded, asking for them one by one
+    in sorted order, and reports the count and the time."""
+    for cc in flags.POP20_CC:
+        respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif').respond(content=flag_gif(cc))
+    monkeypatch.setenv('FLAGS_BASE_URL', BASE)  # read by the script run afresh
 
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ''
-    codes, report = result.stdout.splitlines()[0], result.stdout.splitlines()[-1]
-    assert codes == ' '.join(sorted(flag_site.images)) + ' '
-    assert re.fullmatch(r'20 downloads in \d+\.\d\ds', report)
-    assert flag_site.paths == [
-        f'/flags/{cc}/{cc}.gif' for cc in sorted(map(str.lower, flags.POP20_CC))
+    assert run_main_block([], monkeypatch) is None  # it ended without sys.exit
+
+    out, err = capsys.readouterr()
+    codes, report = out.splitlines()
+    assert codes == ' '.join(sorted(flags.POP20_CC)) + ' '
+    assert REPORT.fullmatch(report)
+    assert err == ''
+    assert [call.request.url.path for call in respx_mock.calls] == [
+        f'/data/flags/{cc}/{cc}.gif' for cc in sorted(map(str.lower, flags.POP20_CC))
     ]
-    saved = {
-        path.stem: path.read_bytes() for path in (tmp_path / 'downloaded').iterdir()
-    }
-    assert saved == flag_site.images
+    saved = {path.stem: path.read_bytes() for path in (in_tmp / 'downloaded').iterdir()}
+    assert saved == {cc: flag_gif(cc) for cc in flags.POP20_CC}
 
 
-def test_the_script_exits_with_one_line_when_the_site_says_404(
-    flag_site: FlagSite, tmp_path: Path
+def test_ctrl_c_mid_run_exits_130_and_keeps_the_flags_already_saved(
+    flag_server_factory: Callable[..., FlagServer], tmp_path: Path
 ) -> None:
-    """A wrong FLAGS_BASE_URL gives a one-line error on stderr and exit status 1."""
-    result = run_python(
-        str(CHAPTER / 'flags.py'),
-        cwd=tmp_path,
-        base_url=f'{flag_site.base_url}/nowhere',
-    )
+    """Ctrl-C while a download waits for the server ends the run with one line on
+    stderr and status 130; every code printed has its flag on disk."""
+    server = flag_server_factory('--delay', '0.1')  # 2 s for the 20: ample time
+    env = {'FLAGS_BASE_URL': server.base_url}
+    child, out, err = start_script('flags.py', cwd=tmp_path, env=env)
+    try:
+        server.requests(at_least=1, timeout=LONG_TIMEOUT)  # BD answered: in the loop
+        status = ctrl_c(child)
+    finally:
+        stop(child)
 
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "*** Download failed: HTTPStatusError: Client error '404 Not Found' "
-        f"for url '{flag_site.base_url}/nowhere/bd/bd.gif'"
-    ]
+    assert status == EXIT_INTERRUPTED
+    assert err.text() == '\n*** Interrupted: the flags above were saved.\n'
+    printed = out.text().split()
+    assert printed == sorted(flags.POP20_CC)[: len(printed)]
+    assert len(printed) < len(flags.POP20_CC)
+    saved = {path.name for path in (tmp_path / 'downloaded').iterdir()}
+    assert {f'{cc}.gif' for cc in printed} <= saved  # no .part file, either
+    assert saved <= {f'{cc}.gif' for cc in flags.POP20_CC}
 
 
 @pytest.mark.remote
 def test_the_real_site_serves_a_gif(monkeypatch: pytest.MonkeyPatch) -> None:
     """www.fluentpython.com serves the flags the chapter downloads."""
-    monkeypatch.setattr(flags, 'BASE_URL', 'https://www.fluentpython.com/data/flags')
+    monkeypatch.setattr(flags, 'BASE_URL', flags.REMOTE_URL)
 
     assert flags.get_flag('BR').startswith(b'GIF8')

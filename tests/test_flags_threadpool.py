@@ -1,13 +1,15 @@
-"""flags_threadpool.py: the same downloads with ``ThreadPoolExecutor.map``.
+"""Downloading with concurrent.futures: flags_threadpool.py and ``Executor.map``.
 
 Worker threads run ``download_one`` concurrently, so the codes are printed in the order
 the downloads finish; ``map`` still hands back the results in the order of its input.
-respx answers in this process, so the worker threads see its routes.
+respx answers in this process, so the worker threads see its routes; the script's
+``__main__`` block runs here too, with ``runpy``, as ``python flags_threadpool.py``.
 """
 
 from __future__ import annotations
 
 import re
+import runpy
 from concurrent import futures
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -18,16 +20,14 @@ import respx
 
 import flags
 import flags_threadpool
-from tests.flag_site import CHAPTER, FlagSite, Transcript, run_python
+from tests.support import BASE, CHAPTER, Transcript
 
-BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
 CODES = ['BR', 'CN', 'IN']  # sorted, as download_many submits them
 
 
 @pytest.fixture(autouse=True)
-def _flags_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(flags, 'BASE_URL', BASE)
-    monkeypatch.setattr(flags, 'DEST_DIR', tmp_path)
+def _flags_here(flags_here: Path) -> None:
+    """flags.py downloads from BASE (answered by respx) into tmp_path."""
 
 
 def image(cc: str) -> bytes:
@@ -105,19 +105,27 @@ def test_download_many_raises_the_error_of_a_failed_download(
         flags_threadpool.download_many(['ZZ', 'BR'])
 
 
+@pytest.mark.respx(base_url=BASE)
 def test_the_script_downloads_every_flag_into_the_working_directory(
-    flag_site: FlagSite, tmp_path: Path
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    in_tmp: Path,
 ) -> None:
-    """python chapter20/flags_threadpool.py, run elsewhere, saves the 20 flags."""
-    script = str(CHAPTER / 'flags_threadpool.py')
-    result = run_python(script, cwd=tmp_path, base_url=flag_site.base_url)
+    """python flags_threadpool.py saves the 20 flags in ./downloaded, each code
+    printed once, and reports the count and the time."""
+    for cc in flags.POP20_CC:
+        respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif').respond(content=image(cc))
+    monkeypatch.setattr(flags, 'DEST_DIR', Path('downloaded'))  # under in_tmp
+    monkeypatch.setattr('sys.argv', ['flags_threadpool.py'])
 
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ''
-    codes, report = result.stdout.splitlines()[0], result.stdout.splitlines()[-1]
-    assert sorted(codes.split()) == sorted(flag_site.images)
+    runpy.run_path(str(CHAPTER / 'flags_threadpool.py'), run_name='__main__')
+
+    out, err = capsys.readouterr()
+    codes, report = out.splitlines()
+    assert sorted(codes.split()) == sorted(flags.POP20_CC)
     assert re.fullmatch(r'20 downloads in \d+\.\d\ds', report)
-    saved = {
-        path.stem: path.read_bytes() for path in (tmp_path / 'downloaded').iterdir()
-    }
-    assert saved == flag_site.images
+    assert err == ''
+    assert [route.call_count for route in respx_mock.routes] == [1] * 20
+    saved = {path.stem: path.read_bytes() for path in (in_tmp / 'downloaded').iterdir()}
+    assert saved == {cc: image(cc) for cc in flags.POP20_CC}

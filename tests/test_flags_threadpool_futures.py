@@ -1,24 +1,30 @@
-"""flags_threadpool_futures.py: one ``download_many`` for threads and for processes.
+"""Launching processes with concurrent.futures: one ``download_many`` for every pool.
 
-Both pools implement ``Executor``, so the same ``submit`` / ``as_completed`` code runs
-on either; the spec proves they give the same results.
+flags_threadpool_futures.py runs the same ``submit`` / ``as_completed`` code on the
+executor its command line picks: threads by default, ``--processes`` for a
+``ProcessPoolExecutor`` and, on Python 3.14, ``--interpreters`` for an
+``InterpreterPoolExecutor``. All of them implement ``Executor``, so all of them give
+the same results.
 
-The lesson of the process variant: a respx mock patches httpx in the process that set it
-up, and nowhere else. Threads share that process and see the mock. A worker process
-started by spawn or forkserver imports httpx afresh, unpatched, and makes real requests;
-one started by fork gets a copy of the mock, and the calls it records never come back to
-the test. So the process variant is tested against a real server on 127.0.0.1.
+The lesson of the process variant: a respx mock patches httpx in the process that set
+it up, and nowhere else. Threads share that process and see the mock; a worker process
+started by spawn imports httpx afresh, unpatched, and makes real requests. So the
+runs on processes and interpreters go to the local flag server (slow_server.py), and
+results and exceptions must survive pickling on the way back: ``download_support``
+teaches pickle to carry ``httpx.HTTPStatusError``.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import multiprocessing
 import pickle
 import re
-from collections.abc import Callable
+import runpy
+import sys
 from concurrent import futures
 from contextlib import redirect_stdout
-from functools import partial
 from pathlib import Path
 
 import httpx
@@ -27,34 +33,39 @@ import respx
 
 import flags
 import flags_threadpool_futures as script
-from tests.flag_site import CHAPTER, FlagSite, Transcript, run_python
+from flag_images import flag_gif
+from flags_threadpool import download_one
+from harness import FlagServer
+from tests.support import BASE, CHAPTER, Transcript, needs_python, run_script
 
-SCRIPT = str(CHAPTER / 'flags_threadpool_futures.py')
-BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
+SCRIPT = CHAPTER / 'flags_threadpool_futures.py'
 CODES = ['BR', 'CN', 'IN']
-# Threads in this test process (pytest-xdist's among them) make fork unsafe: use a
-# process pool whose workers start from a clean server process.
-forkserver_pool = partial(
-    script.process_pool, multiprocessing.get_context('forkserver')
-)
-POOLS: dict[str, Callable[[], futures.Executor]] = {
-    'threads': script.thread_pool,
-    'processes': forkserver_pool,
-}
 # A future may be pending, running or even finished when its Scheduled line is printed.
 SCHEDULED = re.compile(r'Scheduled for (\w\w): <Future at (0x[0-9a-f]+) state=[^>]+>')
 RESULT = re.compile(
     r"<Future at (0x[0-9a-f]+) state=finished returned str> result: '(\w\w)'"
 )
+REPORT = re.compile(r'\n20 downloads in \d+\.\d\ds\n\Z')
+POOL_CLASSES = {  # what each option of the command line should run on
+    'threads': 'ThreadPoolExecutor',
+    'processes': 'ProcessPoolExecutor',
+    'interpreters': 'InterpreterPoolExecutor',
+}
+
+
+def assert_one_result_per_scheduled_future(out: str, codes: list[str]) -> None:
+    """Each code is scheduled in sorted order, and each future's result is printed."""
+    scheduled = SCHEDULED.findall(out)
+    results = [(cc, address) for address, cc in RESULT.findall(out)]
+    assert [cc for cc, _ in scheduled] == sorted(codes)
+    assert sorted(results) == sorted(scheduled)
 
 
 @pytest.mark.respx(base_url=BASE)
 def test_download_many_prints_each_scheduled_future_and_each_result_as_it_comes(
-    respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    respx_mock: respx.MockRouter, flags_here: Path
 ) -> None:
     """Results print as futures finish: IN's before that of BR, scheduled first."""
-    monkeypatch.setattr(flags, 'BASE_URL', BASE)
-    monkeypatch.setattr(flags, 'DEST_DIR', tmp_path)
     transcript = Transcript()
 
     def respond(request: httpx.Request, cc: str) -> httpx.Response:
@@ -65,149 +76,266 @@ def test_download_many_prints_each_scheduled_future_and_each_result_as_it_comes(
 
     for cc in CODES:
         route = respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif')
-        route.mock(side_effect=partial(respond, cc=cc))
+        route.mock(side_effect=functools.partial(respond, cc=cc))
 
     with redirect_stdout(transcript):
         count = script.download_many(['IN', 'BR', 'CN'])
 
     out = transcript.getvalue()
-    scheduled = SCHEDULED.findall(out)
-    results = [(cc, address) for address, cc in RESULT.findall(out)]
     assert count == 3
-    assert [cc for cc, _ in scheduled] == CODES
-    assert sorted(results) == sorted(scheduled)  # one result line per future
-    finishing_order = [cc for cc, _ in results]
+    assert_one_result_per_scheduled_future(out, CODES)
+    finishing_order = [cc for _, cc in RESULT.findall(out)]
     assert finishing_order.index('IN') < finishing_order.index('BR')
-    assert {path.name for path in tmp_path.iterdir()} == {'BR.gif', 'CN.gif', 'IN.gif'}
+    assert {path.name for path in flags_here.iterdir()} == {
+        'BR.gif',
+        'CN.gif',
+        'IN.gif',
+    }
 
 
-def test_an_http_status_error_cannot_make_the_trip_back_from_a_worker_process() -> None:
-    """Results and exceptions travel pickled; HTTPStatusError cannot be unpickled."""
-    request = httpx.Request('GET', f'{BASE}/zz/zz.gif')
-    error = httpx.HTTPStatusError('404', request=request, response=httpx.Response(404))
+def test_the_executors_are_threads_then_processes() -> None:
+    """EXECUTORS names each pool the command line offers, threads (the default)
+    first, and each pool has three workers."""
+    assert list(script.EXECUTORS.items())[:2] == [
+        ('threads', futures.ThreadPoolExecutor),
+        ('processes', futures.ProcessPoolExecutor),
+    ]
+    assert script.MAX_WORKERS == 3
+
+
+@needs_python(3, 14)
+def test_python_3_14_adds_interpreters_to_the_executors() -> None:
+    """From Python 3.14 on, InterpreterPoolExecutor is the third kind of pool."""
+    pool_class = futures.InterpreterPoolExecutor  # type: ignore[attr-defined]
+    assert list(script.EXECUTORS) == ['threads', 'processes', 'interpreters']
+    assert script.EXECUTORS['interpreters'] is pool_class
+
+
+def run_main_block(*argv: str) -> None:
+    """Run the script as ``python flags_threadpool_futures.py ARGV`` would, here."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr('sys.argv', [SCRIPT.name, *argv])
+        runpy.run_path(str(SCRIPT), run_name='__main__')
+
+
+@pytest.mark.parametrize(
+    ('argv', 'kind'),
+    [
+        pytest.param([], 'threads', id='no-option'),
+        pytest.param(['--processes'], 'processes', id='processes'),
+        pytest.param(
+            ['--interpreters'], 'interpreters', id='interpreters',
+            marks=needs_python(3, 14),
+        ),
+    ],
+)  # fmt: skip
+@pytest.mark.respx(base_url=BASE)
+def test_the_command_line_picks_the_pool_that_runs_the_downloads(
+    argv: list[str],
+    kind: str,
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    in_tmp: Path,
+) -> None:
+    """Each option runs the 20 downloads on its own kind of pool, of three workers,
+    and the script reports them alike, into ./downloaded."""
+    # Thread pools that note what they stand for replace the three classes, so the
+    # script builds EXECUTORS from them and respx answers every worker.
+    made: list[tuple[str, int | None]] = []
+
+    def stand_in(name: str) -> type[futures.Executor]:
+        class StandIn(futures.ThreadPoolExecutor):
+            def __init__(self, max_workers: int | None = None) -> None:
+                made.append((name, max_workers))
+                super().__init__(max_workers)
+
+        return StandIn
+
+    # All made before any is patched in: each is a real ThreadPoolExecutor.
+    stand_ins = {name: stand_in(name) for name in POOL_CLASSES.values()}
+    for name, pool_class in stand_ins.items():
+        if hasattr(futures, name):
+            monkeypatch.setattr(futures, name, pool_class)
+    for cc in flags.POP20_CC:
+        respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif').respond(content=cc.encode())
+    monkeypatch.setattr(flags, 'BASE_URL', BASE)
+    monkeypatch.setattr(flags, 'DEST_DIR', Path('downloaded'))  # under in_tmp
+
+    run_main_block(*argv)
+
+    out, err = capsys.readouterr()
+    assert made == [(POOL_CLASSES[kind], 3)]
+    assert_one_result_per_scheduled_future(out, flags.POP20_CC)
+    assert REPORT.search(out)
+    assert err == ''
+    saved = {path.stem: path.read_bytes() for path in (in_tmp / 'downloaded').iterdir()}
+    assert saved == {cc: cc.encode() for cc in flags.POP20_CC}
+
+
+def test_h_names_the_pool_of_each_option(
+    capsys: pytest.CaptureFixture[str], in_tmp: Path
+) -> None:
+    """-h shows --processes (and on 3.14 --interpreters), with the class it runs."""
+    with pytest.raises(SystemExit) as excinfo:
+        run_main_block('-h')
+
+    out, err = capsys.readouterr()
+    help_text = ' '.join(out.split())  # argparse wraps lines as the terminal allows
+    assert (excinfo.value.code, err) == (0, '')
+    assert '--processes use ProcessPoolExecutor instead of threads' in help_text
+    has_interpreters = '--interpreters use InterpreterPoolExecutor' in help_text
+    assert has_interpreters == (sys.version_info >= (3, 14))
+    assert list(in_tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ('argv', 'message'),
+    [
+        pytest.param(
+            ['--bogus'], 'unrecognized arguments: --bogus', id='unknown-option'
+        ),
+        pytest.param(
+            ['--processes', '--interpreters'],
+            'argument --interpreters: not allowed with argument --processes',
+            id='two-pools',
+            marks=needs_python(3, 14),
+        ),
+    ],
+)
+def test_a_bad_command_line_is_a_usage_error_with_status_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], in_tmp: Path
+) -> None:
+    """A bad option, or two pools at once, gets the usage and argparse's one error
+    line, status 2, and no download."""
+    with pytest.raises(SystemExit) as excinfo:
+        run_main_block(*argv)
+
+    out, err = capsys.readouterr()
+    assert (excinfo.value.code, out) == (2, '')
+    assert err.startswith(f'usage: {SCRIPT.name} [-h]')
+    assert err.endswith(f'{SCRIPT.name}: error: {message}\n')
+    assert list(in_tmp.iterdir()) == []
+
+
+def status_error(url: str) -> httpx.HTTPStatusError:
+    request = httpx.Request('GET', url)
+    response = httpx.Response(404, request=request)
+    try:
+        response.raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        return exc
+    raise AssertionError('raise_for_status let a 404 pass')
+
+
+def test_plain_pickle_cannot_bring_an_http_status_error_back() -> None:
+    """Its constructor has required keyword-only arguments, so a 404 raised in a
+    worker process could not travel back without help."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer)
+    pickler.dispatch_table = {}  # pickle's defaults, without download_support's help
+    pickler.dump(status_error(f'{BASE}/zz/zz.gif'))
 
     with pytest.raises(TypeError, match='keyword-only'):
-        pickle.loads(pickle.dumps(error))
+        pickle.loads(buffer.getvalue())
 
 
 @pytest.mark.respx(base_url=BASE)
-def test_download_one_raises_an_error_that_survives_pickling(
-    respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+def test_a_404_of_download_one_survives_pickling(
+    respx_mock: respx.MockRouter, flags_here: Path
 ) -> None:
-    """download_one turns an error status into a plain HTTPError with the message."""
+    """With download_support imported, the HTTPStatusError of a 404 makes the trip
+    whole: its type, its message, its request and its response."""
     respx_mock.get('/zz/zz.gif').respond(404)
-    monkeypatch.setattr(flags, 'BASE_URL', BASE)
 
-    with pytest.raises(httpx.HTTPError) as excinfo:
-        script.download_one('ZZ')
+    with pytest.raises(httpx.HTTPStatusError) as excinfo:
+        download_one('ZZ')
 
-    copy = pickle.loads(pickle.dumps(excinfo.value))
-    message = str(excinfo.value)
-    assert (type(copy), str(copy)) == (httpx.HTTPError, message)
-    assert f"'404 Not Found' for url '{BASE}/zz/zz.gif'" in message
-
-
-def test_threads_and_processes_save_the_same_files_and_count_the_same(
-    flag_site: FlagSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Both executors run the same download_many to the same end: only speed differs."""
-    monkeypatch.setattr(flags, 'BASE_URL', flag_site.base_url)
-    outcome = {}
-    for kind, pool in POOLS.items():
-        monkeypatch.setattr(flags, 'DEST_DIR', tmp_path / kind)
-        flags.DEST_DIR.mkdir()
-        count = script.download_many(CODES, pool=pool)
-        saved = {path.stem: path.read_bytes() for path in flags.DEST_DIR.iterdir()}
-        outcome[kind] = (count, saved)
-
-    expected = (3, {cc: flag_site.images[cc] for cc in CODES})
-    assert outcome == {'threads': expected, 'processes': expected}
+    error = excinfo.value
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is httpx.HTTPStatusError
+    assert str(copy) == str(error)
+    assert f"'404 Not Found' for url '{BASE}/zz/zz.gif'" in str(copy)
+    assert copy.request.url == f'{BASE}/zz/zz.gif'
+    assert copy.response.status_code == 404
 
 
 @pytest.mark.respx
 def test_a_respx_mock_reaches_threads_but_not_worker_processes(
     respx_mock: respx.MockRouter,
-    flag_site: FlagSite,
+    flag_server: FlagServer,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    in_tmp: Path,
 ) -> None:
     """The same URL, mocked here: threads get the mock, processes the real server."""
-    route = respx_mock.get(f'{flag_site.base_url}/cn/cn.gif').respond(content=b'mock')
-    monkeypatch.setattr(flags, 'BASE_URL', flag_site.base_url)
+    route = respx_mock.get(f'{flag_server.base_url}/cn/cn.gif').respond(content=b'mock')
+    # A spawned worker imports flags afresh: it reads FLAGS_BASE_URL from the
+    # environment it inherits, and saves under the working directory, as the script's
+    # workers do. (forkserver, the default from 3.14, may have started before this.)
+    monkeypatch.setenv('FLAGS_BASE_URL', flag_server.base_url)
+    monkeypatch.setattr(flags, 'BASE_URL', flag_server.base_url)
+    spawn_pool = functools.partial(
+        futures.ProcessPoolExecutor, mp_context=multiprocessing.get_context('spawn')
+    )
+    monkeypatch.setitem(script.EXECUTORS, 'processes', spawn_pool)
+    mark = flag_server.mark()
     saved = {}
-    for kind, pool in POOLS.items():
-        monkeypatch.setattr(flags, 'DEST_DIR', tmp_path / kind)
-        flags.DEST_DIR.mkdir()
-        script.download_many(['CN'], pool=pool)
-        saved[kind] = (flags.DEST_DIR / 'CN.gif').read_bytes()
+    for kind in ['threads', 'processes']:
+        folder = in_tmp / kind
+        (folder / 'downloaded').mkdir(parents=True)
+        monkeypatch.chdir(folder)
+        monkeypatch.setattr(flags, 'DEST_DIR', Path('downloaded'))
+        script.download_many(['CN'], kind=kind)
+        saved[kind] = (folder / 'downloaded' / 'CN.gif').read_bytes()
 
-    assert saved == {'threads': b'mock', 'processes': flag_site.images['CN']}
+    assert saved == {'threads': b'mock', 'processes': flag_gif('CN')}
     assert route.call_count == 1  # the thread's request
-    assert flag_site.paths == ['/flags/cn/cn.gif']  # the process's request
+    [request] = flag_server.requests(at_least=1, since=mark)  # the process's
+    assert request.path == '/flags/cn/cn.gif'
 
 
-def test_a_404_in_a_worker_process_is_an_ordinary_http_error(
-    flag_site: FlagSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    'kind',
+    [
+        pytest.param('processes', id='processes'),
+        pytest.param('interpreters', id='interpreters', marks=needs_python(3, 14)),
+    ],
+)
+def test_the_script_downloads_every_flag_with_workers_of_each_kind(
+    kind: str, flag_server: FlagServer, tmp_path: Path
 ) -> None:
-    """No BrokenProcessPool: the error of the failed download reaches the caller."""
-    monkeypatch.setattr(flags, 'BASE_URL', flag_site.base_url)
-    monkeypatch.setattr(flags, 'DEST_DIR', tmp_path)
+    """Run elsewhere with --processes or --interpreters, it saves the 20 flags in
+    ./downloaded, each fetched once by a worker, and reports as with threads."""
+    mark = flag_server.mark()
+    env = {'FLAGS_BASE_URL': flag_server.base_url}
+    done = run_script(SCRIPT.name, f'--{kind}', cwd=tmp_path, env=env)
 
-    with pytest.raises(httpx.HTTPError, match=r"'404 Not Found' for url .*/zz/zz\.gif"):
-        script.download_many(['ZZ'], pool=forkserver_pool)
-
-
-def test_the_script_explains_its_option(tmp_path: Path) -> None:
-    """-h shows the --processes switch."""
-    result = run_python(SCRIPT, '-h', cwd=tmp_path)
-
-    assert (result.returncode, result.stderr) == (0, '')
-    assert '--processes' in result.stdout
-    assert 'ProcessPoolExecutor' in result.stdout
-
-
-def test_the_script_rejects_an_unknown_option_with_status_2(tmp_path: Path) -> None:
-    """A bad option gets the usage and one error line, no traceback, no download."""
-    result = run_python(SCRIPT, '--bogus', cwd=tmp_path)
-
-    assert result.returncode == 2
-    assert result.stdout == ''
-    assert result.stderr.splitlines()[-1].endswith('unrecognized arguments: --bogus')
-    assert 'Traceback' not in result.stderr
-    assert not (tmp_path / 'downloaded').exists()
-
-
-@pytest.mark.parametrize('option', [[], ['--processes']], ids=['threads', 'processes'])
-def test_the_script_downloads_every_flag_into_the_working_directory(
-    option: list[str], flag_site: FlagSite, tmp_path: Path
-) -> None:
-    """Run elsewhere, with either executor, it saves the 20 flags in ./downloaded."""
-    result = run_python(SCRIPT, *option, cwd=tmp_path, base_url=flag_site.base_url)
-
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ''
-    scheduled = SCHEDULED.findall(result.stdout)
-    results = [(cc, address) for address, cc in RESULT.findall(result.stdout)]
-    assert [cc for cc, _ in scheduled] == sorted(flag_site.images)
-    assert sorted(results) == sorted(scheduled)
-    assert re.search(r'\n20 downloads in \d+\.\d\ds\n\Z', result.stdout)
+    assert (done.returncode, done.stderr) == (0, '')
+    assert_one_result_per_scheduled_future(done.stdout, flags.POP20_CC)
+    assert REPORT.search(done.stdout)
+    requests = flag_server.requests(at_least=20, since=mark)
+    assert sorted(request.path for request in requests) == sorted(
+        f'/flags/{cc}/{cc}.gif' for cc in map(str.lower, flags.POP20_CC)
+    )
     saved = {
         path.stem: path.read_bytes() for path in (tmp_path / 'downloaded').iterdir()
     }
-    assert saved == flag_site.images
+    assert saved == {cc: flag_gif(cc) for cc in flags.POP20_CC}
 
 
-def test_a_404_in_the_process_variant_ends_the_script_with_one_line(
-    flag_site: FlagSite, tmp_path: Path
+def test_a_404_in_a_worker_process_ends_the_script_with_exactly_one_line(
+    flag_server: FlagServer, tmp_path: Path
 ) -> None:
-    """A failed download in a worker process is reported like any other, status 1."""
-    base_url = f'{flag_site.base_url}/nowhere'
-    result = run_python(SCRIPT, '--processes', cwd=tmp_path, base_url=base_url)
+    """A failed download in a worker process travels back as the HTTPStatusError it
+    was, and is reported like any other: one line on stderr, status 1."""
+    base_url = f'{flag_server.base_url}/nowhere'
+    env = {'FLAGS_BASE_URL': base_url}
+    done = run_script(SCRIPT.name, '--processes', cwd=tmp_path, env=env)
 
-    assert result.returncode == 1
-    [line] = result.stderr.strip().splitlines()
+    assert done.returncode == 1, done.stderr
     assert re.fullmatch(
-        r"\*\*\* Download failed: HTTPError: Client error '404 Not Found' "
-        rf"for url '{re.escape(base_url)}/\w\w/\w\w\.gif'",
-        line,
-    )
+        r"\n\*\*\* Download failed: HTTPStatusError: Client error '404 Not Found' "
+        rf"for url '{re.escape(base_url)}/(\w\w)/\1\.gif'\n",
+        done.stderr,
+    ), done.stderr
+    assert list((tmp_path / 'downloaded').iterdir()) == []
