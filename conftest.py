@@ -1,19 +1,13 @@
-"""Shared set-up for the behaviour spec.
+"""The ``--remote`` option, for the few tests that would use the real flag site.
 
-pytest's ``pythonpath`` setting (pyproject.toml) puts ``chapter20/`` on ``sys.path``, so
-the tests import the scripts by plain name, exactly as the scripts import each other.
+Path set-up is pytest's ``pythonpath`` setting (pyproject.toml): it puts ``chapter20/``
+on ``sys.path``, so the tests import the scripts by plain name, as the scripts import
+each other. The fixtures are in tests/conftest.py, the helpers in tests/support.py.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent
-CHAPTER = ROOT / 'chapter20'
-
-pytest_plugins = ['tests.flag_site']
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
