@@ -2,11 +2,13 @@
 
 The chapter's point is that the pools implement the same ``Executor`` interface, so
 each generic claim is written once and runs against each kind (ids ``thread``,
-``process-fork``, ``process-forkserver``, ``process-spawn``, ``interpreter``). Task
-functions live in ``executor_tasks.py``, which workers import by name. ``client`` does
-the same for the three flags2 downloaders: sequential, threadpool and asyncio, each a
-module with the same ``download_many``. ``flag_server`` is one slow_server.py shared by
-the tests of a worker; helpers and timeouts are in ``support.py``.
+``process-fork``, ``process-forkserver``, ``process-spawn``, ``interpreter``); the
+pools are shared by the tests of a worker, since starting workers is what such a test
+mostly waits for. Task functions live in ``executor_tasks.py``, which workers import
+by name. ``client`` does the same for the three flags2 downloaders: sequential,
+threadpool and asyncio, each a module with the same ``download_many``. ``flag_server``
+is one slow_server.py shared by the tests of a worker; helpers and timeouts are in
+``support.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import importlib
 import multiprocessing
 import site
 import threading
+import warnings
 from collections.abc import Callable, Iterator, MutableSequence
 from concurrent import futures
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -34,8 +37,15 @@ from tests.executor_tasks import (
     QueueEvent,
     QueueRecord,
     Record,
+    square,
 )
-from tests.support import BASE, CHAPTER, ROOT, needs_python
+from tests.support import BASE, CHAPTER, ROOT, SHORT_TIMEOUT, needs_python
+
+# The fork server imports once what every worker of a pool needs, then forks them.
+WORKER_MODULES = ['concurrent.futures.process', 'multiprocessing.managers']
+multiprocessing.get_context('forkserver').set_forkserver_preload(
+    ['__main__', *WORKER_MODULES, 'tests.executor_tasks']
+)
 
 
 @pytest.fixture(scope='session')
@@ -69,8 +79,9 @@ def interpreter_paths(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 # Fork in a process with threads (pytest's own watchdog is one) is deprecated from 3.12
-# on; these pools fork before any test thread starts, and only run the tasks above.
-FORK_IN_THREADS = 'ignore:This process .* is multi-threaded:DeprecationWarning'
+# on; the fork pools fork before a test's threads start, and only run executor_tasks.
+FORK_WARNING = 'This process .* is multi-threaded'
+FORK_IN_THREADS = f'ignore:{FORK_WARNING}:DeprecationWarning'
 EXECUTOR_KINDS = [
     pytest.param('thread', id='thread'),
     pytest.param('process-fork', id='process-fork',
@@ -94,16 +105,92 @@ def new_executor(kind: str, workers: int, request: pytest.FixtureRequest) -> Exe
     )
 
 
+def start_fork_workers(pool: Executor) -> None:
+    """Fork a fork pool's workers now: it forks them all at its first task."""
+    with warnings.catch_warnings():  # whichever test comes first, see FORK_IN_THREADS
+        warnings.filterwarnings('ignore', FORK_WARNING, DeprecationWarning)
+        pool.submit(square, 0).result(SHORT_TIMEOUT)
+
+
+class SharedPools:
+    """One pool of each kind for all the tests of a worker session, made on first use.
+
+    Starting workers is what a pool test mostly waits for (a spawn pool takes about
+    0.25 s), and a pool starts them at its first tasks. So tests share these pools and
+    leave them idle: every task released (``make_gates`` opens the gates at teardown),
+    nothing shut down. A claim about the end of a pool takes ``fresh_executor``.
+
+    One order matters: a process forked while sub-interpreters exist is broken (on 3.14
+    and 3.15 each worker of a fork pool dies at once: BrokenProcessPool). So the fork
+    pool forks its workers before any interpreter starts (call ``before_interpreters``
+    before making an interpreter pool of your own, and shut that down at the end of
+    the module), and a fresh fork pool is made only once the shared interpreter pool
+    is shut down (``close``).
+    """
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self._request = request
+        self._pools: dict[str, Executor] = {}
+
+    def before_interpreters(self) -> None:
+        """Fork the shared fork pool's workers, if that is not done yet."""
+        self.get('process-fork')
+
+    def get(self, kind: str) -> Executor:
+        if kind not in self._pools:
+            if kind == 'interpreter':
+                self.before_interpreters()
+            self._pools[kind] = new_executor(kind, WORKERS, self._request)
+            if kind == 'process-fork':
+                start_fork_workers(self._pools[kind])
+        return self._pools[kind]
+
+    def kind(self, pool: Executor) -> str:
+        return next(kind for kind, shared in self._pools.items() if shared is pool)
+
+    def close(self, kind: str) -> None:
+        """Shut down the pool of this kind, if any; get() makes a new one."""
+        if kind in self._pools:
+            self._pools.pop(kind).shutdown(cancel_futures=True)
+
+    def shutdown(self) -> None:
+        for kind in list(self._pools):
+            self.close(kind)
+
+
+@pytest.fixture(scope='session')
+def executor_pools(request: pytest.FixtureRequest) -> Iterator[SharedPools]:
+    """The pools the ``executor`` fixture hands out, shut down at the end."""
+    pools = SharedPools(request)
+    yield pools
+    pools.shutdown()
+
+
 @pytest.fixture(params=EXECUTOR_KINDS)
-def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
-    """A fresh pool of WORKERS workers of each kind, shut down after the test.
+def executor(request: pytest.FixtureRequest, executor_pools: SharedPools) -> Executor:
+    """A pool of WORKERS workers of each kind, shared with the other tests (idle).
 
     The chapter's point is that every kind implements the same Executor interface,
     so each generic claim is written once and runs on threads, on processes started
-    each of the three ways, and (3.14+) on interpreters.
+    each of the three ways, and (3.14+) on interpreters. Do not shut it down.
     """
-    with new_executor(request.param, WORKERS, request) as pool:
-        yield pool
+    return executor_pools.get(request.param)
+
+
+@pytest.fixture
+def fresh_executor(
+    executor: Executor, executor_pools: SharedPools, request: pytest.FixtureRequest
+) -> Iterator[Executor]:
+    """A new pool of one worker, of the same kind as ``executor``, for a test that
+    shuts it down. Ask for it before ``make_gates``, so that the gates open first."""
+    kind = executor_pools.kind(executor)
+    if kind == 'process-fork':
+        executor_pools.close('interpreter')  # see SharedPools
+    pool = new_executor(kind, 1, request)
+    if kind == 'process-fork':
+        start_fork_workers(pool)
+    yield pool
+    pool.shutdown(cancel_futures=True)
 
 
 def is_interpreter_pool(executor: Executor) -> bool:
@@ -116,7 +203,8 @@ def is_interpreter_pool(executor: Executor) -> bool:
 def make_gates(
     executor: Executor, request: pytest.FixtureRequest
 ) -> Iterator[MakeGates]:
-    """Builds gates that suit the executor; opens every gate left shut at teardown."""
+    """Builds gates that suit the executor; at teardown, opens every gate left shut
+    and waits for the tasks that started, so the shared pool is idle again."""
     new_event: Callable[[], Event]
     record: Record | MutableSequence[int]
     if is_interpreter_pool(executor):
@@ -142,8 +230,11 @@ def make_gates(
         return gates
 
     yield make
-    for gate in made:  # a failed test must not leave tasks blocking the pool's shutdown
+    for gate in made:  # a failed test must not leave tasks blocking the shared pool
         gate.release.set()
+    for gate in made:
+        if gate.started.is_set():
+            gate.finished.wait(SHORT_TIMEOUT)
 
 
 @pytest.fixture(params=['sequential', 'threadpool', 'asyncio'])

@@ -1,21 +1,27 @@
 """Tasks the executor spec hands to pools, and the gates that hold them back.
 
-A process pool and an interpreter pool send a function by reference: each worker
-imports this module to find it. So it lives outside the test files and imports only
-the standard library, which keeps worker start-up cheap. A gate is made of three
-events: ``threading`` events for a thread pool, proxies of a ``multiprocessing``
-manager for a process pool, and ``QueueEvent`` (a cross-interpreter queue) for an
-interpreter pool. All three have the same methods, so one task serves every kind.
+A process pool and an interpreter pool send a function that uses globals by reference:
+each worker imports this module to find it. So it lives outside the test files and
+imports nothing at run time (the types are for mypy only): every worker process and
+every worker interpreter pays for this import, and ``typing`` plus ``dataclasses``
+would cost it more than 30 ms. A gate is made of three events: ``threading`` events
+for a thread pool, proxies of a ``multiprocessing`` manager for a process pool, and
+``QueueEvent`` (a cross-interpreter queue) for an interpreter pool. All three have the
+same methods, so one task serves every kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableSequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+TYPE_CHECKING = False  # mypy takes it as true; nothing here imports typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterator, MutableSequence
+    from typing import Any, Protocol
+else:
+    Protocol = object
 
 # The size of the pools of the ``executor`` fixture: this many tasks can run at once.
-WORKERS = 4
+# Two are enough for one task to overtake another; each more costs a start-up.
+WORKERS = 2
 # How long a task waits to be released before it gives up (a bug, not a healthy run).
 RELEASE_TIMEOUT = 10.0
 
@@ -31,15 +37,20 @@ class Record(Protocol):
     def __iter__(self) -> Iterator[int]: ...
 
 
-@dataclass(frozen=True)
 class Gate:
     """Holds one task back until the test releases it, and reports its progress."""
 
-    started: Event
-    release: Event
-    finished: Event
-    record: Record | MutableSequence[int]  # shared by a test's gates: finishing order
-    fail: bool = False
+    def __init__(
+        self,
+        started: Event,
+        release: Event,
+        finished: Event,
+        record: Record | MutableSequence[int],  # shared by a test's gates
+        fail: bool = False,
+    ) -> None:
+        self.started, self.release, self.finished = started, release, finished
+        self.record = record  # the order in which the tasks finished
+        self.fail = fail
 
 
 class MakeGates(Protocol):
