@@ -7,12 +7,10 @@ small numbers instead of the chapter's 20, which take half a minute: ``check_num
 defaults to ``primes.NUMBERS``, the very list the wrapper below changes in place.
 """
 
-import pickle
 import re
 import signal
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -204,22 +202,6 @@ def test_ignore_ctrl_c_makes_a_process_ignore_sigint() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def test_a_lambda_cannot_be_sent_to_a_process_pool(mp_context: BaseContext) -> None:
-    """Calls travel to worker processes pickled, and pickle sends functions by name.
-
-    A lambda has no importable name, so the call fails when the result is read; a
-    module-level function of the same body works.
-    """
-    with ProcessPoolExecutor(1, mp_context=mp_context) as executor:
-        assert list(executor.map(square, [3])) == [9]
-        results = executor.map(lambda n: n * n, [3])
-        # 3.10 to 3.12 say "Can't pickle local object", 3.13 "Can't get local object".
-        # 3.14 raises PicklingError instead of AttributeError.
-        errors = (AttributeError, pickle.PicklingError)
-        with pytest.raises(errors, match=r"Can't \w+ local object .*<lambda>"):
-            list(results)
 
 
 @pytest.mark.parametrize(
