@@ -1,4 +1,4 @@
-"""The pictures of the local flag server, support for "Setting up test servers".
+"""Setting up test servers: the pictures the local flag server sends.
 
 The chapter's clients download flags; the local flag server (``slow_server.py``) serves
 the GIFs that ``flag_images.py`` draws in memory. These tests read every GIF with a
