@@ -63,13 +63,22 @@ def run_script(
 
 
 def start_script(
-    *args: str, cwd: Path, env: Mapping[str, str | None] | None = None, **options: Any
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str | None] | None = None,
+    unbuffered: bool = True,
+    **options: Any,
 ) -> tuple[subprocess.Popen[str], harness.Lines, harness.Lines]:
     """Start ``python -u ARGS``; return the process and the lines of its stdout and
-    stderr as they come. Stop it with harness.stop (a test's finally clause)."""
+    stderr as they come. Stop it with harness.stop (a test's finally clause).
+
+    ``unbuffered=False`` leaves out ``-u``: stdout is then a block-buffered pipe, so
+    a line arrives at once only if the script flushes it, as one piped into ``tee``.
+    """
     changes = {'FLAGS_BASE_URL': None, **(env or {})}
     pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE}
-    child = harness.start('-u', *args, cwd=cwd, env=changes, **pipes, **options)
+    flags = ['-u'] if unbuffered else []
+    child = harness.start(*flags, *args, cwd=cwd, env=changes, **pipes, **options)
     assert child.stdout is not None
     assert child.stderr is not None
     return child, harness.Lines(child.stdout), harness.Lines(child.stderr)

@@ -361,10 +361,13 @@ def test_ctrl_c_reports_the_results_taken_and_exits_at_once(tmp_path: Path) -> N
     """Ctrl-C: ``*** Interrupted: N results taken.``, exit 130, no traceback.
 
     The run is stopped while loiter(1) and the rest sleep; it does not wait for them.
+    Each line comes as it is printed, even into a pipe: the script flushes it.
     """
-    child, out, err = start_script('demo_executor_map.py', '10', cwd=tmp_path)
+    child, out, err = start_script(
+        'demo_executor_map.py', '10', cwd=tmp_path, unbuffered=False
+    )
     try:
-        out.wait_until(
+        assert out.wait_until(
             lambda lines: any(line.endswith(' result 0: 0') for line in lines),
             LONG_TIMEOUT,
         )

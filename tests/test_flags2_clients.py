@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import runpy
 import signal
 import threading
 from collections import Counter
@@ -27,9 +28,10 @@ import httpx
 import pytest
 import respx
 
+import flags2_common
 import flags2_threadpool
 from flags2_common import Counts, DownloadStatus, Outcome
-from tests.support import BASE, SHORT_TIMEOUT, run_flags2_main
+from tests.support import BASE, CHAPTER, SHORT_TIMEOUT, run_flags2_main
 
 OK = Outcome(DownloadStatus.OK)
 NOT_FOUND = Outcome(DownloadStatus.NOT_FOUND)
@@ -523,3 +525,28 @@ def test_a_failed_save_is_an_error_that_leaves_the_old_file_and_no_temporary_fil
     )
     assert [p.name for p in dest_dir.iterdir()] == ['BR.gif']
     assert (dest_dir / 'BR.gif').read_bytes() == b'GIF89a-good'
+
+
+@pytest.mark.parametrize(
+    ('client_name', 'default', 'maximum'),
+    [
+        pytest.param('sequential', 1, 1, id='sequential'),
+        pytest.param('threadpool', 30, 1000, id='threadpool'),
+        pytest.param('asyncio', 5, 1000, id='asyncio'),
+    ],
+)
+def test_each_script_runs_main_with_its_own_concurrency_limits(
+    client_name: str, default: int, maximum: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each script hands main its download_many, its default -m and its maximum.
+
+    The limits the README lists: one connection for the sequential client; 30 by
+    default for threads, 5 for asyncio, and at most 1000 for either.
+    """
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(flags2_common, 'main', lambda *args: calls.append(args))
+    script = CHAPTER / f'flags2_{client_name}.py'
+    namespace = runpy.run_path(str(script), run_name='__main__')
+    [(download_many, got_default, got_maximum)] = calls
+    assert download_many is namespace['download_many']
+    assert (got_default, got_maximum) == (default, maximum)

@@ -234,12 +234,15 @@ def test_ctrl_c_stops_the_workers_and_reports_the_count(tmp_path: Path) -> None:
     """Ctrl-C ends a run at once: ``*** Interrupted: K of N numbers checked.``, 130.
 
     The pool's second number would take minutes; the run still ends, with the one
-    result printed, because the script stops its workers instead of waiting.
+    result printed, because the script stops its workers instead of waiting. Each
+    line comes as it is printed, even into a pipe: the script flushes it.
     """
     numbers = ','.join(map(str, [ENDLESS + 1, ENDLESS, 3, 2]))
-    child, out, err = start_script('-c', RUN, '', numbers, '2', cwd=tmp_path)
+    child, out, err = start_script(
+        '-c', RUN, '', numbers, '2', cwd=tmp_path, unbuffered=False
+    )
     try:
-        out.wait_until(lambda lines: len(lines) >= 2, LONG_TIMEOUT)
+        assert out.wait_until(lambda lines: len(lines) >= 2, LONG_TIMEOUT)
         status = ctrl_c(child)
     finally:
         stop(child)
