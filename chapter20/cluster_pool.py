@@ -38,16 +38,16 @@ except ImportError:  # -h and usage errors work without Dask; main says what is 
 # Dask draws its dashboard with bokeh, an optional dependency of its own.
 HAS_DASHBOARD = importlib.util.find_spec('bokeh') is not None
 CONNECT_TIMEOUT = 5  # seconds; Dask's own default of 30 s looks like a hang
-# A remote worker cannot import what only this machine has: upload it, dependency first.
-SHIPPED = [Path(__file__).with_name(name) for name in ('primes.py', 'proc_pool.py')]
+# A remote worker cannot import what only this machine has: upload it, dependencies first.
+SHIPPED = ['arguments.py', 'pool_support.py', 'primes.py', 'proc_pool.py']
 
 
 def connect(scheduler: str) -> Client:
     client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     try:
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
-        for path in SHIPPED:
-            client.upload_file(str(path))
+        for name in SHIPPED:
+            client.upload_file(str(Path(__file__).with_name(name)))
     except BaseException:
         client.close()
         raise
