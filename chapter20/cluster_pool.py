@@ -38,7 +38,7 @@ except ImportError:  # -h and usage errors work without Dask; main says what is 
 # Dask draws its dashboard with bokeh, an optional dependency of its own.
 HAS_DASHBOARD = importlib.util.find_spec('bokeh') is not None
 CONNECT_TIMEOUT = 5  # seconds; Dask's own default of 30 s looks like a hang
-# A remote worker cannot import what only this machine has: upload it, dependencies first.
+# A remote worker lacks the modules of this machine: upload them, dependencies first.
 SHIPPED = ['arguments.py', 'pool_support.py', 'primes.py', 'proc_pool.py']
 
 
