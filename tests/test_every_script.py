@@ -1,14 +1,16 @@
 """Every script behaves alike: the same help, usage errors and failures in each.
 
-A reader meets each script of chapter20/ from the shell first, so each is run here as a
-subprocess in a fresh working directory. Every runnable script (the ones with a
-``__main__`` guard, pinned in SCRIPTS) answers ``-h`` with its usage and nothing else,
-reports a bad command line the way argparse does, with status 2, and turns a failure of
-its surroundings (a busy port, a download folder it cannot make, no Dask) into one line
-and status 1. The support modules do nothing when run. The help and usage a script
-should print are those of its own parser, caught in this process as the script starts
-to parse (``parser_of``). Downloaders get a base URL on a port that refuses
-connections, so a run that went further than it should never leaves this machine.
+A reader meets each script of chapter20/ from the shell first, so each answers ``-h``
+here as a subprocess in a fresh working directory; usage errors, which end before any
+work, are shown in this process, as ``python SCRIPT ARGS`` would run the script. Every
+runnable script (the ones with a ``__main__`` guard, pinned in SCRIPTS) answers ``-h``
+with its usage and nothing else, reports a bad command line the way argparse does, with
+status 2, and turns a failure of its surroundings (a busy port, a download folder it
+cannot make, no Dask) into one line and status 1. The support modules do nothing when
+run. The help and usage a script should print are those of its own parser, caught in
+this process as the script starts to parse (``parser_of``). Downloaders get a base URL
+on a port that refuses connections, so a run that went further than it should never
+leaves this machine.
 """
 
 from __future__ import annotations
@@ -194,22 +196,55 @@ def test_help_is_the_long_spelling_of_h(tmp_path: Path, dead_url: str) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def run_in_process(
+    script: str, *args: str, monkeypatch: pytest.MonkeyPatch
+) -> int | str | None:
+    """Run a script in this process as ``python SCRIPT ARGS`` would; its exit code.
+
+    Cheaper than a subprocess by the interpreter's start-up and imports, and just as
+    telling for what happens before the script's work starts: its parsing.
+    """
+    path = CHAPTER / script
+    monkeypatch.setattr(sys, 'argv', [str(path), *args])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(path), run_name='__main__')
+    return exited.value.code
+
+
 @pytest.mark.usefixtures('plain_text')
 @pytest.mark.parametrize(('script', 'args', 'message'), USAGE_ERRORS)
 def test_a_usage_error_is_argparse_own(
     script: str,
     args: list[str],
     message: str,
-    tmp_path: Path,
-    dead_url: str,
+    in_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A bad command line gets argparse's report on stderr: the usage, then ``PROG:
-    error: MESSAGE`` as the last line; status 2, no traceback, nothing done."""
-    run = run_here(script, *args, cwd=tmp_path, dead_url=dead_url)
-    assert (run.returncode, run.stdout) == (2, ''), run.stderr
+    error: MESSAGE`` as the last line; status 2, nothing on stdout, nothing done."""
+    status = run_in_process(script, *args, monkeypatch=monkeypatch)
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, ''), err
     usage = parser_of(script).format_usage()
     assert usage.startswith(f'usage: {script} [-h]')
-    assert run.stderr == f'{usage}{script}: error: {message}\n'
+    assert err == f'{usage}{script}: error: {message}\n'
+    assert list(in_tmp.iterdir()) == []
+
+
+@pytest.mark.usefixtures('plain_text')
+def test_a_usage_error_in_a_real_process_has_no_traceback(
+    tmp_path: Path, dead_url: str
+) -> None:
+    """Run as a reader runs it, a script with a bad option prints argparse's two
+    parts and nothing else, and exits 2."""
+    run = run_here('slow_server.py', '--delay', '1:', cwd=tmp_path, dead_url=dead_url)
+    usage = parser_of('slow_server.py').format_usage()
+    message = (
+        "argument --delay: expected SECONDS or MIN:MAX with 0 <= MIN <= MAX, not '1:'"
+    )
+    assert (run.returncode, run.stdout) == (2, '')
+    assert run.stderr == f'{usage}slow_server.py: error: {message}\n'
     assert list(tmp_path.iterdir()) == []
 
 
@@ -258,9 +293,16 @@ def test_cluster_pool_without_dask_is_one_line_and_status_1(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize('library', LIBRARIES)
-def test_running_a_library_does_nothing(library: str, tmp_path: Path) -> None:
-    """A support module run as a script only imports: it prints nothing, exits 0 and
-    creates no file."""
-    run = run_script(library, cwd=tmp_path)
-    assert (run.returncode, run.stdout, run.stderr) == (0, '', '')
-    assert list(tmp_path.iterdir()) == []
+def test_running_a_library_does_nothing(
+    library: str,
+    in_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A support module run as a script only imports: it prints nothing, does not
+    exit early and creates no file."""
+    path = CHAPTER / library
+    monkeypatch.setattr(sys, 'argv', [str(path)])
+    runpy.run_path(str(path), run_name='__main__')
+    assert capsys.readouterr() == ('', '')
+    assert list(in_tmp.iterdir()) == []
