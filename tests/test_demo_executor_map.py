@@ -375,7 +375,7 @@ def test_ctrl_c_reports_the_results_taken_and_exits_at_once(tmp_path: Path) -> N
     finally:
         stop(child)
     taken = sum(' result ' in line for line in out.text().splitlines())
-    assert status == EXIT_INTERRUPTED
+    assert status == EXIT_INTERRUPTED, err.text()
     assert taken >= 1
     assert err.text() == f'*** Interrupted: {taken} results taken.\n'
 
