@@ -1,8 +1,9 @@
 """Every script behaves alike: the same help, usage errors and failures in each.
 
-A reader meets each script of chapter20/ from the shell first, so each answers ``-h``
-here as a subprocess in a fresh working directory; usage errors, which end before any
-work, are shown in this process, as ``python SCRIPT ARGS`` would run the script. Every
+A reader meets each script of chapter20/ from the shell. Help and usage errors end
+before any work, so they are shown in this process, each script run as ``python
+SCRIPT ARGS`` would run it, in a fresh working directory; one of each also runs as a
+real process, as do the failures of the environment and the libraries. Every
 runnable script (the ones with a ``__main__`` guard, pinned in SCRIPTS) answers ``-h``
 with its usage and nothing else, reports a bad command line the way argparse does, with
 status 2, and turns a failure of its surroundings (a busy port, a download folder it
@@ -149,6 +150,21 @@ def run_here(
     return run_script(script, *args, cwd=cwd, env=env)
 
 
+def run_in_process(
+    script: str, *args: str, monkeypatch: pytest.MonkeyPatch
+) -> int | str | None:
+    """Run a script in this process as ``python SCRIPT ARGS`` would; its exit code.
+
+    Cheaper than a subprocess by the interpreter's start-up and imports, and just as
+    telling for what happens before the script's work starts: its parsing.
+    """
+    path = CHAPTER / script
+    monkeypatch.setattr(sys, 'argv', [str(path), *args])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(path), run_name='__main__')
+    return exited.value.code
+
+
 def has_main_guard(source: str) -> bool:
     """Whether the module has a top-level ``if __name__ == '__main__':`` block."""
     guard = ast.parse("__name__ == '__main__'", mode='eval').body
@@ -174,41 +190,33 @@ def test_the_runnable_scripts_are_those_with_a_main_guard() -> None:
 @pytest.mark.usefixtures('plain_text')
 @pytest.mark.parametrize('script', SCRIPTS)
 def test_h_prints_the_usage_and_does_nothing_else(
-    script: str, tmp_path: Path, dead_url: str
+    script: str,
+    in_tmp: Path,
+    dead_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``SCRIPT -h`` prints its help on stdout, exactly, and exits 0: no download, no
     work, no file or folder (not even ./downloaded) in the working directory."""
-    run = run_here(script, '-h', cwd=tmp_path, dead_url=dead_url)
-    assert (run.returncode, run.stderr) == (0, ''), run.stderr
-    assert run.stdout.startswith(f'usage: {script} [-h]')
-    assert run.stdout == parser_of(script).format_help()
-    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv('FLAGS_BASE_URL', dead_url)
+    status = run_in_process(script, '-h', monkeypatch=monkeypatch)
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, ''), err
+    assert out.startswith(f'usage: {script} [-h]')
+    assert out == parser_of(script).format_help()
+    assert list(in_tmp.iterdir()) == []
 
 
 @pytest.mark.usefixtures('plain_text')
 def test_help_is_the_long_spelling_of_h(tmp_path: Path, dead_url: str) -> None:
-    """``--help`` prints the same help as ``-h``, and exits 0 the same way."""
+    """``--help``, run as a reader runs it, prints the same help as ``-h`` and exits 0
+    with nothing on stderr and nothing created."""
     run = run_here('slow_server.py', '--help', cwd=tmp_path, dead_url=dead_url)
     assert (run.returncode, run.stderr) == (0, ''), run.stderr
     expected = parser_of('slow_server.py').format_help()
     assert run.stdout == expected
     assert '\n  -h, --help ' in expected
     assert list(tmp_path.iterdir()) == []
-
-
-def run_in_process(
-    script: str, *args: str, monkeypatch: pytest.MonkeyPatch
-) -> int | str | None:
-    """Run a script in this process as ``python SCRIPT ARGS`` would; its exit code.
-
-    Cheaper than a subprocess by the interpreter's start-up and imports, and just as
-    telling for what happens before the script's work starts: its parsing.
-    """
-    path = CHAPTER / script
-    monkeypatch.setattr(sys, 'argv', [str(path), *args])
-    with pytest.raises(SystemExit) as exited:
-        runpy.run_path(str(path), run_name='__main__')
-    return exited.value.code
 
 
 @pytest.mark.usefixtures('plain_text')
