@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r'^```console\n(.*?)^```', re.M | re.S)
-STATUS = re.compile(r'#.*\bstatus (\d+)\b')
+STATUS = re.compile(r'\bstatus (\d+)\b')  # in the trailing comment
 READY = re.compile(r'Serving flags on http://')
 COMMAND_TIMEOUT = 20 * 60.0  # seconds; the benchmarks take a few minutes
 READY_TIMEOUT = 30.0
