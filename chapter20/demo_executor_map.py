@@ -64,11 +64,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = executor.map(loiter, arguments(durations), **bounded)
         display('results:', results)
         display('Waiting for individual results:')
-        try:
-            for i, result in enumerate(results):
-                display(f'result {i}: {result}')
-        except KeyboardInterrupt:
-            timeline.interrupted()  # says how many results were taken, exits at once
+        # Ctrl-C from here on: the timeline says how many results were taken, and exits.
+        for i, result in enumerate(results):
+            display(f'result {i}: {result}')
     if args.timeline:
         print(render_timeline(timeline.tasks(durations)))
 

@@ -9,7 +9,9 @@ stands in for ``sys.stdout``, notes the time of each line, and passes the line o
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from time import perf_counter
 from typing import NamedTuple, NoReturn, TextIO
@@ -51,7 +53,13 @@ class TaskTimes(NamedTuple):
 
 
 class Timeline:
-    """Notes when each line is written to sys.stdout, while it is active."""
+    """Notes when each line is written to sys.stdout, while it is active.
+
+    In the main thread it also takes over Ctrl-C: ``interrupted`` reports and exits
+    at once. A KeyboardInterrupt would be raised wherever the main thread is, and
+    in one spot of ``Condition.wait``, which ``future.result()`` uses, it turns into
+    ``RuntimeError: cannot release un-acquired lock`` with a traceback.
+    """
 
     def __init__(self) -> None:
         self.lines: list[tuple[float, str]] = []
@@ -59,10 +67,14 @@ class Timeline:
 
     def __enter__(self) -> 'Timeline':
         self.t0, self.stdout, sys.stdout = perf_counter(), sys.stdout, self
+        if threading.current_thread() is threading.main_thread():
+            self.ctrl_c = signal.signal(signal.SIGINT, self.interrupted)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         sys.stdout = self.stdout
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self.ctrl_c)
 
     def write(self, text: str) -> int:
         self.lines.append((perf_counter() - self.t0, text))
@@ -71,12 +83,12 @@ class Timeline:
     def flush(self) -> None:
         self.stdout.flush()
 
-    def interrupted(self) -> NoReturn:
+    def interrupted(self, *signal_args: object) -> NoReturn:
         """Report the results taken, then exit: a normal exit would wait for the
-        tasks still sleeping in their threads."""
+        tasks still sleeping in their threads. (Written straight to the file
+        descriptor: the main thread may be in the middle of a buffered write.)"""
         taken = sum(' result ' in line for _, line in self.lines)
-        print(f'*** Interrupted: {taken} results taken.', file=sys.stderr, flush=True)
-        self.flush()
+        os.write(2, f'*** Interrupted: {taken} results taken.\n'.encode())
         os._exit(130)
 
     def tasks(self, args: Sequence[int]) -> list[TaskTimes]:
