@@ -5,7 +5,8 @@ suite: ``SHORT_TIMEOUT`` for anything in this process that a healthy run does at
 ``LONG_TIMEOUT`` for a subprocess or a server on a loaded machine. Scripts run through
 ``harness`` (chapter20/harness.py), the same code race.py and the benchmarks use:
 ``run_script`` for a run to its end, ``start_script`` with ``harness.Lines`` for a run
-the test steers, say with Ctrl-C once a line has been printed.
+the test steers, say with Ctrl-C once a line has been printed. ``run_as_main`` runs a
+script in this process instead, where respx can answer its requests.
 
 The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md:
 
@@ -25,6 +26,7 @@ The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md
 from __future__ import annotations
 
 import io
+import runpy
 import signal
 import subprocess
 import sys
@@ -60,6 +62,23 @@ def run_script(
     script of chapter20/); FLAGS_BASE_URL is unset unless env sets it."""
     changes = {'FLAGS_BASE_URL': None, **(env or {})}
     return harness.run(*args, cwd=cwd, env=changes, timeout=LONG_TIMEOUT)
+
+
+def run_as_main(script: str, *args: str, monkeypatch: pytest.MonkeyPatch) -> object:
+    """Run a script of chapter20/ in this process as ``python SCRIPT ARGS`` would:
+    return its sys.exit status, or None if it ended without one.
+
+    Cheaper than run_script by an interpreter's start-up and imports, and as telling
+    for what a script does before its work starts (parsing, -h), or with its
+    network mocked by respx. Its top level runs afresh, its imports do not.
+    """
+    path = CHAPTER / script
+    monkeypatch.setattr(sys, 'argv', [str(path), *args])
+    try:
+        runpy.run_path(str(path), run_name='__main__')
+    except SystemExit as exc:
+        return exc.code
+    return None
 
 
 def start_script(

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import CHAPTER, run_script
+from tests.support import CHAPTER, run_as_main, run_script
 
 SCRIPTS = [
     'cluster_pool.py',
@@ -150,21 +150,6 @@ def run_here(
     return run_script(script, *args, cwd=cwd, env=env)
 
 
-def run_in_process(
-    script: str, *args: str, monkeypatch: pytest.MonkeyPatch
-) -> int | str | None:
-    """Run a script in this process as ``python SCRIPT ARGS`` would; its exit code.
-
-    Cheaper than a subprocess by the interpreter's start-up and imports, and just as
-    telling for what happens before the script's work starts: its parsing.
-    """
-    path = CHAPTER / script
-    monkeypatch.setattr(sys, 'argv', [str(path), *args])
-    with pytest.raises(SystemExit) as exited:
-        runpy.run_path(str(path), run_name='__main__')
-    return exited.value.code
-
-
 def has_main_guard(source: str) -> bool:
     """Whether the module has a top-level ``if __name__ == '__main__':`` block."""
     guard = ast.parse("__name__ == '__main__'", mode='eval').body
@@ -199,7 +184,7 @@ def test_h_prints_the_usage_and_does_nothing_else(
     """``SCRIPT -h`` prints its help on stdout, exactly, and exits 0: no download, no
     work, no file or folder (not even ./downloaded) in the working directory."""
     monkeypatch.setenv('FLAGS_BASE_URL', dead_url)
-    status = run_in_process(script, '-h', monkeypatch=monkeypatch)
+    status = run_as_main(script, '-h', monkeypatch=monkeypatch)
     out, err = capsys.readouterr()
     assert (status, err) == (0, ''), err
     assert out.startswith(f'usage: {script} [-h]')
@@ -231,7 +216,7 @@ def test_a_usage_error_is_argparse_own(
 ) -> None:
     """A bad command line gets argparse's report on stderr: the usage, then ``PROG:
     error: MESSAGE`` as the last line; status 2, nothing on stdout, nothing done."""
-    status = run_in_process(script, *args, monkeypatch=monkeypatch)
+    status = run_as_main(script, *args, monkeypatch=monkeypatch)
     out, err = capsys.readouterr()
     assert (status, out) == (2, ''), err
     usage = parser_of(script).format_usage()

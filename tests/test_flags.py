@@ -28,6 +28,7 @@ from tests.support import (
     EXIT_INTERRUPTED,
     LONG_TIMEOUT,
     ctrl_c,
+    run_as_main,
     start_script,
 )
 
@@ -262,23 +263,12 @@ def test_flags_base_url_comes_from_the_environment(
     assert runpy.run_path(str(CHAPTER / 'flags.py'))['BASE_URL'] == expected
 
 
-def run_main_block(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> object:
-    """Run flags.py afresh as ``python flags.py ARGV`` would, in this process; return
-    its sys.exit status, None if it ended without one."""
-    monkeypatch.setattr('sys.argv', ['flags.py', *argv])
-    try:
-        runpy.run_path(str(CHAPTER / 'flags.py'), run_name='__main__')
-    except SystemExit as exc:
-        return exc.code
-    return None
-
-
 @pytest.mark.respx  # a download would fail the test: no route, no network
 def test_h_explains_flags_base_url_and_downloads_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_tmp: Path
 ) -> None:
     """flags.py -h prints its usage and says how to pick another server, status 0."""
-    assert run_main_block(['-h'], monkeypatch) == 0
+    assert run_as_main('flags.py', '-h', monkeypatch=monkeypatch) == 0
 
     out, err = capsys.readouterr()
     assert out.startswith('usage: flags.py [-h]\n')
@@ -292,7 +282,7 @@ def test_an_argument_is_a_usage_error_with_status_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_tmp: Path
 ) -> None:
     """flags.py takes no argument: argparse reports one, status 2, nothing created."""
-    assert run_main_block(['--bogus'], monkeypatch) == 2
+    assert run_as_main('flags.py', '--bogus', monkeypatch=monkeypatch) == 2
 
     out, err = capsys.readouterr()
     assert out == ''
@@ -314,7 +304,7 @@ def test_the_script_downloads_every_flag_into_the_working_directory(
         respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif').respond(content=flag_gif(cc))
     monkeypatch.setenv('FLAGS_BASE_URL', BASE)  # read by the script run afresh
 
-    assert run_main_block([], monkeypatch) is None  # it ended without sys.exit
+    assert run_as_main('flags.py', monkeypatch=monkeypatch) is None  # no sys.exit
 
     out, err = capsys.readouterr()
     codes, report = out.splitlines()

@@ -9,7 +9,6 @@ respx answers in this process, so the worker threads see its routes; the script'
 from __future__ import annotations
 
 import re
-import runpy
 from concurrent import futures
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -20,7 +19,7 @@ import respx
 
 import flags
 import flags_threadpool
-from tests.support import BASE, CHAPTER, Transcript
+from tests.support import BASE, Transcript, run_as_main
 
 CODES = ['BR', 'CN', 'IN']  # sorted, as download_many submits them
 
@@ -117,9 +116,8 @@ def test_the_script_downloads_every_flag_into_the_working_directory(
     for cc in flags.POP20_CC:
         respx_mock.get(f'/{cc.lower()}/{cc.lower()}.gif').respond(content=image(cc))
     monkeypatch.setattr(flags, 'DEST_DIR', Path('downloaded'))  # under in_tmp
-    monkeypatch.setattr('sys.argv', ['flags_threadpool.py'])
 
-    runpy.run_path(str(CHAPTER / 'flags_threadpool.py'), run_name='__main__')
+    assert run_as_main('flags_threadpool.py', monkeypatch=monkeypatch) is None
 
     out, err = capsys.readouterr()
     codes, report = out.splitlines()

@@ -21,7 +21,6 @@ import io
 import multiprocessing
 import pickle
 import re
-import runpy
 import sys
 from concurrent import futures
 from contextlib import redirect_stdout
@@ -36,7 +35,14 @@ import flags_threadpool_futures as script
 from flag_images import flag_gif
 from flags_threadpool import download_one
 from harness import FlagServer
-from tests.support import BASE, CHAPTER, Transcript, needs_python, run_script
+from tests.support import (
+    BASE,
+    CHAPTER,
+    Transcript,
+    needs_python,
+    run_as_main,
+    run_script,
+)
 
 SCRIPT = CHAPTER / 'flags_threadpool_futures.py'
 CODES = ['BR', 'CN', 'IN']
@@ -111,13 +117,6 @@ def test_python_3_14_adds_interpreters_to_the_executors() -> None:
     assert script.EXECUTORS['interpreters'] is pool_class
 
 
-def run_main_block(*argv: str) -> None:
-    """Run the script as ``python flags_threadpool_futures.py ARGV`` would, here."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr('sys.argv', [SCRIPT.name, *argv])
-        runpy.run_path(str(SCRIPT), run_name='__main__')
-
-
 @pytest.mark.parametrize(
     ('argv', 'kind'),
     [
@@ -162,7 +161,7 @@ def test_the_command_line_picks_the_pool_that_runs_the_downloads(
     monkeypatch.setattr(flags, 'BASE_URL', BASE)
     monkeypatch.setattr(flags, 'DEST_DIR', Path('downloaded'))  # under in_tmp
 
-    run_main_block(*argv)
+    assert run_as_main(SCRIPT.name, *argv, monkeypatch=monkeypatch) is None
 
     out, err = capsys.readouterr()
     assert made == [(POOL_CLASSES[kind], 3)]
@@ -174,15 +173,14 @@ def test_the_command_line_picks_the_pool_that_runs_the_downloads(
 
 
 def test_h_names_the_pool_of_each_option(
-    capsys: pytest.CaptureFixture[str], in_tmp: Path
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_tmp: Path
 ) -> None:
     """-h shows --processes (and on 3.14 --interpreters), with the class it runs."""
-    with pytest.raises(SystemExit) as excinfo:
-        run_main_block('-h')
+    status = run_as_main(SCRIPT.name, '-h', monkeypatch=monkeypatch)
 
     out, err = capsys.readouterr()
     help_text = ' '.join(out.split())  # argparse wraps lines as the terminal allows
-    assert (excinfo.value.code, err) == (0, '')
+    assert (status, err) == (0, '')
     assert '--processes use ProcessPoolExecutor instead of threads' in help_text
     has_interpreters = '--interpreters use InterpreterPoolExecutor' in help_text
     assert has_interpreters == (sys.version_info >= (3, 14))
@@ -204,15 +202,18 @@ def test_h_names_the_pool_of_each_option(
     ],
 )
 def test_a_bad_command_line_is_a_usage_error_with_status_2(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], in_tmp: Path
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    in_tmp: Path,
 ) -> None:
     """A bad option, or two pools at once, gets the usage and argparse's one error
     line, status 2, and no download."""
-    with pytest.raises(SystemExit) as excinfo:
-        run_main_block(*argv)
+    status = run_as_main(SCRIPT.name, *argv, monkeypatch=monkeypatch)
 
     out, err = capsys.readouterr()
-    assert (excinfo.value.code, out) == (2, '')
+    assert (status, out) == (2, '')
     assert err.startswith(f'usage: {SCRIPT.name} [-h]')
     assert err.endswith(f'{SCRIPT.name}: error: {message}\n')
     assert list(in_tmp.iterdir()) == []

@@ -7,7 +7,6 @@ every number it decides quickly. ``python chapter20/primes.py`` runs the whole f
 """
 
 import io
-import runpy
 import sys
 from pathlib import Path
 
@@ -15,9 +14,8 @@ import pytest
 
 import primes
 from primes import NUMBERS, PRIME_FIXTURE, is_prime
-from tests.support import CHAPTER, EXIT_INTERRUPTED, run_script
+from tests.support import EXIT_INTERRUPTED, run_as_main, run_script
 
-SCRIPT = str(CHAPTER / 'primes.py')
 # The book's PRIME_FIXTURE, copied here: a changed digit must fail a test.
 CHAPTERS_FIXTURE = [
     (2, True),
@@ -153,19 +151,11 @@ def test_main_fails_on_a_wrong_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     assert exited.value.code == '*** is_prime disagrees with the fixture on: [91].'
 
 
-def run_as_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
-    """``python primes.py ARGS``, in this process: the parser lives in the guard."""
-    monkeypatch.setattr(sys, 'argv', ['primes.py', *args])
-    runpy.run_path(SCRIPT, run_name='__main__')
-
-
 def test_help_describes_the_run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``primes.py -h`` shows the usage and what a run does, and checks nothing."""
-    with pytest.raises(SystemExit) as exited:
-        run_as_main(monkeypatch, '-h')
-    assert exited.value.code == 0
+    assert run_as_main('primes.py', '-h', monkeypatch=monkeypatch) == 0
     out = capsys.readouterr().out
     assert out.startswith('usage: primes.py [-h]\n\nCheck the 20 numbers one by one.\n')
     assert '  P' not in out
@@ -175,9 +165,7 @@ def test_an_argument_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """primes.py takes no arguments: one is refused the argparse way, exit status 2."""
-    with pytest.raises(SystemExit) as exited:
-        run_as_main(monkeypatch, '97')
-    assert exited.value.code == 2
+    assert run_as_main('primes.py', '97', monkeypatch=monkeypatch) == 2
     out, err = capsys.readouterr()
     assert out == ''
     assert (
@@ -211,7 +199,5 @@ def test_running_the_script_runs_main_and_ctrl_c_reports_the_count(
     main start, as a whole run takes half a minute.
     """
     monkeypatch.setattr(sys, 'stdout', CtrlCAtFirstWrite())
-    with pytest.raises(SystemExit) as exited:
-        run_as_main(monkeypatch)
-    assert exited.value.code == EXIT_INTERRUPTED
+    assert run_as_main('primes.py', monkeypatch=monkeypatch) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == '*** Interrupted: 1 of 20 numbers checked.\n'
