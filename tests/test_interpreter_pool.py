@@ -12,12 +12,11 @@ stateless nor importable, an argument that is neither shareable nor picklable (a
 from __future__ import annotations
 
 import pickle
-import site
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -32,30 +31,26 @@ pytestmark = needs_python(3, 14)
 NOT_SHAREABLE = 'does not support cross-interpreter data'  # the error's message ends so
 
 
-def new_interpreter_pool(**options: Any) -> Executor:
-    from concurrent.futures import InterpreterPoolExecutor  # type: ignore[attr-defined]
-
-    pool: Executor = InterpreterPoolExecutor(1, **options)
-    return pool
-
-
 @pytest.fixture
 def one_interpreter(
-    interpreter_paths: str, executor_pools: SharedPools
+    executor_pools: SharedPools, request: pytest.FixtureRequest
 ) -> Iterator[Executor]:
     """A new pool of one worker interpreter that can import the tests' modules."""
+    from tests.conftest import new_executor
+
     executor_pools.before_interpreters()
-    with new_interpreter_pool(
-        initializer=site.addsitedir, initargs=(interpreter_paths,)
-    ) as pool:
+    with new_executor('interpreter', 1, request) as pool:
         yield pool
 
 
 @pytest.fixture(scope='module')
 def bare_interpreter(executor_pools: SharedPools) -> Iterator[Executor]:
     """A pool of one worker interpreter with no initializer."""
+    from concurrent.futures import InterpreterPoolExecutor  # type: ignore[attr-defined]
+
     executor_pools.before_interpreters()
-    with new_interpreter_pool() as pool:
+    pool: Executor = InterpreterPoolExecutor(1)
+    with pool:
         yield pool
 
 
