@@ -18,6 +18,8 @@ the work to a cluster that is already running. Sample run on a 2-core machine::
 Dask is optional: install it with ``pip install distributed``.
 """
 
+import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+
 import argparse
 import importlib.util
 import logging
@@ -27,7 +29,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from arguments import int_in
-from primes import NUMBERS
 from proc_pool import check_numbers
 
 try:
@@ -39,7 +40,7 @@ except ImportError:  # -h and usage errors work without Dask; main says what is 
 HAS_DASHBOARD = importlib.util.find_spec('bokeh') is not None
 CONNECT_TIMEOUT = 5  # seconds; Dask's own default of 30 s looks like a hang
 # A remote worker lacks the modules of this machine: upload them, dependencies first.
-SHIPPED = ['arguments.py', 'pool_support.py', 'primes.py', 'proc_pool.py']
+SHIPPED = ['stopping.py', 'arguments.py', 'primes.py', 'proc_pool.py']
 
 
 def connect(scheduler: str) -> Client:
@@ -93,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with client:
         print(f'Running on {describe(client)}.')
         with client.get_executor() as executor:  # check_numbers handles Ctrl-C
-            check_numbers(executor, f'{len(client.nthreads())} workers', NUMBERS)
+            check_numbers(executor, f'{len(client.nthreads())} workers')
 
 
 if __name__ == '__main__':

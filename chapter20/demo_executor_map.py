@@ -28,6 +28,8 @@ chart shows the loop stuck on it while the shorter tasks are long done. On Pytho
 most N tasks are ahead of it: the "map takes" lines come one by one.
 """
 
+import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,12 +61,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = command_line().parse_args(argv)
     durations = sorted(range(args.count), reverse=args.reverse)
     bounded = {'buffersize': args.buffersize} if args.buffersize else {}
+    # While the timeline is active, Ctrl-C says how many results the loop took.
     with ThreadPoolExecutor(max_workers=3) as executor, Timeline() as timeline:
         display('Script starting.')
         results = executor.map(loiter, arguments(durations), **bounded)
         display('results:', results)
         display('Waiting for individual results:')
-        # Ctrl-C from here on: the timeline says how many results were taken, and exits.
         for i, result in enumerate(results):
             display(f'result {i}: {result}')
     if args.timeline:

@@ -1,7 +1,10 @@
 """Support for the download scripts: saving safely, one-line reports, picklable errors.
 
 ``save_atomically`` writes a file aside and renames it into place, so a reader sees the
-old file or the new one, never half of one, and a failed write leaves the old one.
+old file or the new one, never half of one, and a failed write leaves the old one. It
+holds a shared lock (``flock``) on the folder meanwhile, and a stop (stopping.py) takes
+that lock exclusively before it ends the run: a save in progress in any thread,
+sub-interpreter or worker process finishes first, so no temporary file stays behind.
 ``make_folder`` creates the download folder or ends the script with one line.
 ``one_line`` names an exception in one line, even when httpx gave it several or none.
 
@@ -10,22 +13,34 @@ constructor has required keyword-only arguments: without that, a 404 in a worker
 process could not travel back to the caller, and it would break the whole pool.
 """
 
+import stopping
+
+import contextlib
 import copyreg
+import fcntl
+import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 
+_folders: set[Path] = set()  # where this process saves: the stop waits for them
+
 
 def save_atomically(path: Path, data: bytes) -> None:
     part = path.with_name(f'.{path.name}.{uuid.uuid4().hex}.part')
-    try:
-        part.write_bytes(data)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
+    _folders.add(path.parent)
+    with _locked(path.parent, fcntl.LOCK_SH):  # many saves at once, but no stop
+        try:
+            part.write_bytes(data)
+            part.replace(path)
+        except OSError as exc:  # a full disk...: name the flag, not its temporary file
+            exc.filename, exc.filename2 = str(path), None
+            raise
+        finally:
+            part.unlink(missing_ok=True)
 
 
 def make_folder(path: Path) -> None:
@@ -33,10 +48,35 @@ def make_folder(path: Path) -> None:
         path.mkdir(exist_ok=True)
     except OSError as exc:  # a file of that name, no permission, a read-only disk...
         sys.exit(f'*** Cannot create the folder {path}: {exc.strerror}.')
+    _folders.add(path)  # the workers of a process pool may save into it
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, how: int) -> Iterator[None]:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, how)  # released when fd closes, or when the process ends
+        yield
+    finally:
+        os.close(fd)
+
+
+def _wait_for_saves() -> None:
+    """Take each folder's lock for good: the saves under way end, no other starts."""
+    for folder in list(_folders):  # a copy: a thread may add to it meanwhile
+        with contextlib.suppress(OSError):  # a folder removed meanwhile
+            fd = os.open(folder, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+stopping.at_stop(_wait_for_saves)
 
 
 def one_line(exc: Exception) -> str:
-    reason = next(iter(str(exc).splitlines()), '') or 'no details'
+    if isinstance(exc, OSError) and exc.strerror:  # without '[Errno 28]' and quotes
+        reason = f'{exc.strerror}: {exc.filename}' if exc.filename else exc.strerror
+    else:
+        reason = next(iter(str(exc).splitlines()), '') or 'no details'
     return f'{type(exc).__name__}: {reason}'
 
 

@@ -6,15 +6,15 @@ a line at each of those moments, so ``Timeline`` reads them: while it is active 
 stands in for ``sys.stdout``, notes the time of each line, and passes the line on.
 """
 
+import stopping
+
 import argparse
-import os
+import contextlib
 import re
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from time import perf_counter
-from typing import NamedTuple, NoReturn, TextIO
+from typing import NamedTuple, TextIO
 
 from arguments import int_in
 
@@ -53,28 +53,22 @@ class TaskTimes(NamedTuple):
 
 
 class Timeline:
-    """Notes when each line is written to sys.stdout, while it is active.
-
-    In the main thread it also takes over Ctrl-C: ``interrupted`` reports and exits
-    at once. A KeyboardInterrupt would be raised wherever the main thread is, and
-    in one spot of ``Condition.wait``, which ``future.result()`` uses, it turns into
-    ``RuntimeError: cannot release un-acquired lock`` with a traceback.
-    """
+    """Notes when each line is written to sys.stdout, while it is active; a stop
+    meanwhile (Ctrl-C, see stopping.py) reports how many results the loop took."""
 
     def __init__(self) -> None:
         self.lines: list[tuple[float, str]] = []
         self.stdout: TextIO = sys.stdout
+        self.reporting = contextlib.ExitStack()
 
     def __enter__(self) -> 'Timeline':
         self.t0, self.stdout, sys.stdout = perf_counter(), sys.stdout, self
-        if threading.current_thread() is threading.main_thread():
-            self.ctrl_c = signal.signal(signal.SIGINT, self.interrupted)
+        self.reporting.enter_context(stopping.reporting(self.interrupted))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         sys.stdout = self.stdout
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self.ctrl_c)
+        self.reporting.close()
 
     def write(self, text: str) -> int:
         self.lines.append((perf_counter() - self.t0, text))
@@ -83,13 +77,9 @@ class Timeline:
     def flush(self) -> None:
         self.stdout.flush()
 
-    def interrupted(self, *signal_args: object) -> NoReturn:
-        """Report the results taken, then exit: a normal exit would wait for the
-        tasks still sleeping in their threads. (Written straight to the file
-        descriptor: the main thread may be in the middle of a buffered write.)"""
+    def interrupted(self) -> str:
         taken = sum(' result ' in line for _, line in self.lines)
-        os.write(2, f'*** Interrupted: {taken} results taken.\n'.encode())
-        os._exit(130)
+        return f'*** Interrupted: {taken} results taken.'
 
     def tasks(self, args: Sequence[int]) -> list[TaskTimes]:
         """The moments of each task, in the order of map's arguments."""

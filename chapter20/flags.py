@@ -12,9 +12,10 @@ Sample run::
     20 downloads in 0.05s
 """
 
+import stopping  # first: from here on, every way the run can end is clean
+
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,15 +56,13 @@ def download_many(cc_list: list[str]) -> int:
 def main(downloader: Callable[[list[str]], int]) -> None:
     make_folder(DEST_DIR)
     t0 = time.perf_counter()
-    try:
-        count = downloader(POP20_CC)
-    except httpx.HTTPError as exc:
-        sys.exit(f'\n*** Download failed: {one_line(exc)}')
-    except KeyboardInterrupt:
-        print('\n*** Interrupted: the flags above were saved.', file=sys.stderr)
-        sys.exit(130)
-    elapsed = time.perf_counter() - t0
-    print(f'\n{count} downloads in {elapsed:.2f}s')
+    with stopping.reporting('\n*** Interrupted: the flags above were saved.'):
+        try:
+            count = downloader(POP20_CC)
+        except (httpx.HTTPError, OSError) as exc:  # no answer, a 404, a full disk...
+            stopping.end(1, f'\n*** Download failed: {one_line(exc)}')
+        elapsed = time.perf_counter() - t0
+        print(f'\n{count} downloads in {elapsed:.2f}s')
 
 
 def command_line(description: str) -> argparse.ArgumentParser:

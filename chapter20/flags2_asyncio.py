@@ -18,6 +18,8 @@ running::
     Elapsed time: 5.41s
 """
 
+import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+
 import asyncio
 from http import HTTPStatus
 
@@ -60,7 +62,7 @@ async def download_one(
         if exc.response.status_code == HTTPStatus.NOT_FOUND:
             return Outcome(DownloadStatus.NOT_FOUND), f'{cc} not found'
         return error(cc, exc)
-    except (httpx.RequestError, OSError) as exc:  # no answer in time, no connection...
+    except httpx.RequestError as exc:  # no answer in time, no connection...
         return error(cc, exc)
     return Outcome(DownloadStatus.OK), f'{cc} OK'
 
@@ -90,7 +92,8 @@ async def supervisor(
                 if verbose:
                     tqdm.write(message)
         finally:
-            # After Ctrl-C: end the tasks left before their client closes under them.
+            # After an error that ends the run (a flag that cannot be saved): end the
+            # tasks left before their client closes under them.
             for task in to_do:
                 task.cancel()
             await asyncio.gather(*to_do, return_exceptions=True)

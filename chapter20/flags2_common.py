@@ -18,8 +18,9 @@ servers the labels name with ``python chapter20/slow_server.py --labels``. Sampl
     Elapsed time: 8.34s
 """
 
+import stopping  # first: from here on, every way the run can end is clean
+
 import argparse
-import os
 import re
 import string
 import sys
@@ -36,7 +37,7 @@ from tqdm import tqdm
 
 import flags
 from arguments import int_in, positive_int
-from download_support import make_folder
+from download_support import make_folder, one_line
 from flags import POP20_CC, TLS_CONTEXT
 
 SERVERS = {
@@ -59,7 +60,6 @@ BASE_URL = re.compile(
     r'https?://([\w.-]+|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?(/[^\s?#]*)?/flags/?',
     re.ASCII,
 )
-EXIT_INTERRUPTED = 130  # what shells report for a program stopped by Ctrl-C
 # tqdm guards its output with a multiprocessing lock by default: a semaphore that the
 # exit after Ctrl-C, os._exit, would leak (Python 3.14 warns about it). Threads suffice.
 tqdm.set_lock(threading.RLock())
@@ -81,14 +81,7 @@ Counts = Counter[Outcome]
 # so that the counts so far survive a Ctrl-C.
 Downloader = Callable[[list[str], str, bool, int, Counts], None]
 
-_saving = threading.Lock()
-
-
-def save_flag(img: bytes, filename: str) -> None:
-    # Atomic (see flags.py), and one at a time, so the exit after Ctrl-C can wait for
-    # the save in progress instead of leaving its temporary file behind.
-    with _saving:
-        flags.save_flag(img, filename)
+save_flag = flags.save_flag  # atomic, and a stop waits for it (download_support.py)
 
 
 def describe(exc: Exception) -> str:
@@ -222,22 +215,22 @@ def main(
     )
     make_folder(flags.DEST_DIR)  # the folder save_flag writes into
     actual_req = min(args.max_req, len(cc_list))
-    initial_report(cc_list, actual_req, label, base_url)
     counter: Counts = Counter()
     t0 = time.perf_counter()
-    try:
-        download_many(cc_list, base_url, args.verbose, actual_req, counter)
-    except KeyboardInterrupt:
+
+    def interrupted() -> str:  # the counts so far, then what was left
+        if not args.verbose:
+            print(file=sys.stderr)  # end the line of the progress bar
+        counts = counter.copy()  # the downloads go on while the stop reports
+        final_report(counts, time.perf_counter() - t0)
+        left = len(cc_list) - counts.total()
+        return f'*** Interrupted: {left} of {len(cc_list)} codes were not searched.'
+
+    with stopping.reporting(interrupted):
+        initial_report(cc_list, actual_req, label, base_url)
+        try:
+            download_many(cc_list, base_url, args.verbose, actual_req, counter)
+        except OSError as exc:  # a flag that cannot be saved: a full disk...
+            stopping.end(1, f'*** Download failed: {one_line(exc)}')
         final_report(counter, time.perf_counter() - t0)
-        left = len(cc_list) - counter.total()
-        print(
-            f'*** Interrupted: {left} of {len(cc_list)} codes were not searched.',
-            file=sys.stderr,
-            flush=True,
-        )
-        # A thread stuck in a request cannot be stopped, and a normal exit would wait
-        # for its timeout; so leave at once, but never in the middle of a save.
-        with _saving:
-            os._exit(EXIT_INTERRUPTED)
-    final_report(counter, time.perf_counter() - t0)
     sys.exit(1 if any(o.status is DownloadStatus.ERROR for o in counter) else 0)

@@ -18,6 +18,8 @@ running::
     Elapsed time: 8.56s
 """
 
+import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import httpx
@@ -53,7 +55,8 @@ def download_many(
                 if verbose:
                     tqdm.write(message)
         finally:
-            # Not `with executor:`, which waits for every download, even after Ctrl-C.
+            # Not `with executor:`, which waits for every download, even after an
+            # error that ends the run (a flag that cannot be saved).
             executor.shutdown(wait=False, cancel_futures=True)
 
 

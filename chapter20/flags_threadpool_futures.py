@@ -20,6 +20,8 @@ Sample run (addresses vary; each bare code is printed by the worker that saved i
     20 downloads in 0.06s
 """
 
+import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+
 from concurrent import futures
 from functools import partial
 
@@ -43,12 +45,10 @@ def download_many(cc_list: list[str], kind: str = 'threads') -> int:
             to_do.append(future)
             print(f'Scheduled for {cc}: {future}')
 
-        count = 0
         for future in futures.as_completed(to_do):
             res = future.result()
             print(f'{future} result: {res!r}')
-            count += 1
-    return count
+    return len(to_do)  # each future's result was taken: an error would have raised
 
 
 if __name__ == '__main__':

@@ -9,6 +9,8 @@ prints, and read the report it ends with. Each of those is written once, here::
         print(parse_report(done.stdout))  # {'ok': 20.0, ..., 'elapsed': 0.25}
 """
 
+import stopping
+
 import contextlib
 import math
 import os
@@ -19,13 +21,14 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 CHAPTER = Path(__file__).resolve().parent
 READY_TIMEOUT = 30.0  # seconds for a server to start, on a loaded machine
 STOP_TIMEOUT = 10.0  # seconds for a child to exit after SIGTERM, before SIGKILL
+MARK = 'HARNESS_MARK'  # environment: a child's descendants inherit its mark
 READY_LINE = re.compile(r'Serving flags on (http://\S+:(\d+)/flags)')
 # HOST:PORT METHOD PATH STATUS DELAYs, as slow_server.py logs each request.
 LOG_LINE = re.compile(r'\S+ (\S+) (\S+) (\d{3}) (\d+\.\d{3})s')
@@ -60,29 +63,6 @@ def ideal_cpu(task_times: Sequence[float], workers: int) -> float:
     return max(sum(task_times) / workers, max(task_times, default=0.0))
 
 
-@contextlib.contextmanager
-def interrupts_held() -> Iterator[list[int]]:
-    """Note Ctrl-C and SIGTERM instead of raising them, while a child starts.
-
-    An interruption between the fork and Popen's return would orphan the child: nobody
-    would learn its pid. And a handler in force at the fork, unlike SIG_IGN, is reset
-    to the default by exec, so the child can be stopped by Ctrl-C even when this
-    process was started with SIGINT ignored (``nohup``, ``cmd &``). Signals can be
-    handled in the main thread only; elsewhere this holds nothing.
-    """
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
-    held = [signal.SIGINT, signal.SIGTERM]
-    previous = [signal.signal(signum, lambda n, _: caught.append(n)) for signum in held]
-    try:
-        yield caught
-    finally:
-        for signum, handler in zip(held, previous, strict=True):
-            signal.signal(signum, handler)
-
-
 def environment(changes: Mapping[str, str | None] | None) -> dict[str, str]:
     """This process's environment with changes applied; None removes a variable."""
     env = dict(os.environ)
@@ -97,20 +77,47 @@ def environment(changes: Mapping[str, str | None] | None) -> dict[str, str]:
 def start(
     *args: str, env: Mapping[str, str | None] | None = None, **options: Any
 ) -> subprocess.Popen[str]:
-    """Start ``python ARGS``; a bare name such as ``flags.py`` is a script here."""
+    """Start ``python ARGS``; a bare name such as ``flags.py`` is a script here.
+
+    The script ends when this process does, even killed by SIGKILL (it watches the
+    pid that STOP_WITH_PID names, see stopping.py); and if this process is a script
+    itself, its stop kills every child still running (``_kill_children``).
+    """
     command = [sys.executable, *args]
     for n, arg in enumerate(args, 1):
         if not arg.startswith('-'):  # the first argument that is not an option
             if arg.endswith('.py') and os.sep not in arg:
                 command[n] = str(CHAPTER / arg)
             break
+    mark = os.environ.get(MARK) or uuid.uuid4().hex  # a marked process passes it on
+    changes = {**(env or {}), stopping.STOP_WITH_PID: str(os.getpid()), MARK: mark}
     options = {'text': True, 'stdin': subprocess.DEVNULL, **options}
-    with interrupts_held() as interrupted:
-        child = subprocess.Popen(command, env=environment(env), **options)
-    if interrupted:
-        stop(child)
-        raise KeyboardInterrupt
+    with stopping.uninterrupted():  # a stop waits for a child being started
+        child = subprocess.Popen(command, env=environment(changes), **options)
+        _children.add(child)
+    _marks[child.pid] = mark
     return child
+
+
+def still_running(child: subprocess.Popen[str]) -> list[str]:
+    """The processes of child's making, itself included, that have not ended: pool
+    workers, a forkserver, the children of its children. (Linux: read from /proc,
+    where every descendant carries the child's MARK; elsewhere, always [].)"""
+    return marked(_marks[child.pid])
+
+
+def marked(mark: str) -> list[str]:
+    """'PID COMMAND' of each live process whose environment has MARK=mark."""
+    found = []
+    for proc in Path('/proc').glob('[0-9]*'):
+        with contextlib.suppress(OSError):  # ended meanwhile, or not ours to read
+            if f'{MARK}={mark}\0'.encode() not in (proc / 'environ').read_bytes():
+                continue
+            stat = (proc / 'stat').read_text()
+            if stat[stat.rindex(')') + 2] != 'Z':  # a zombie has ended already
+                command = (proc / 'cmdline').read_bytes().replace(b'\0', b' ')
+                found.append(f'{proc.name} {command.decode(errors="replace")[:100]}')
+    return found
 
 
 def run(
@@ -131,6 +138,7 @@ def run(
 
 def stop(child: subprocess.Popen[str]) -> None:
     """End a child, and the process group it leads if any, and wait; safe to repeat."""
+    _children.discard(child)
     if child.poll() is None:
         leads_group = os.name == 'posix' and os.getpgid(child.pid) == child.pid
         child.terminate()
@@ -145,6 +153,25 @@ def stop(child: subprocess.Popen[str]) -> None:
     for pipe in (child.stdin, child.stdout, child.stderr):
         if pipe is not None:
             pipe.close()
+
+
+_children: set[subprocess.Popen[str]] = set()  # started, not yet stopped
+_marks: dict[int, str] = {}  # pid of a child: the MARK of its descendants
+
+
+def _kill_children() -> None:
+    """At a stop: kill every child still running, and the process group it leads,
+    such as race.py's downloaders with their pool workers. (None starts meanwhile:
+    the stop holds the lock of ``start``.)"""
+    for child in list(_children):
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(child.pid) == child.pid:
+                os.killpg(child.pid, signal.SIGKILL)
+            child.kill()
+        child.wait()  # then nothing writes into its working folder any more
+
+
+stopping.at_stop(_kill_children)
 
 
 class Lines:

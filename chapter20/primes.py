@@ -13,6 +13,8 @@ Running the module checks every number of the fixture, one after the other (abou
     All 20 numbers agree with the fixture.
 """
 
+import stopping  # first: from here on, every way the run can end is clean
+
 import argparse
 import math
 import sys
@@ -58,20 +60,20 @@ def is_prime(n: int) -> bool:
 def main() -> None:
     wrong = []
     checked = 0
-    try:
+
+    def report() -> str:  # the report of a stop: Ctrl-C, SIGTERM
+        return f'*** Interrupted: {checked} of {len(PRIME_FIXTURE)} numbers checked.'
+
+    with stopping.reporting(report):
         for n, expected in PRIME_FIXTURE:
             flag = is_prime(n)
-            checked += 1  # before the print: a Ctrl-C right after it counts this one
+            checked += 1  # before the print: a line shown is counted
             print(f'{n:16}{"  P" if flag else ""}', flush=True)
             if flag != expected:
                 wrong.append(n)
-    except KeyboardInterrupt:
-        print(f'*** Interrupted: {checked} of {len(PRIME_FIXTURE)} numbers checked.',
-              file=sys.stderr)  # fmt: skip
-        sys.exit(130)
-    if wrong:
-        sys.exit(f'*** is_prime disagrees with the fixture on: {wrong}.')
-    print(f'All {len(PRIME_FIXTURE)} numbers agree with the fixture.')
+        if wrong:
+            sys.exit(f'*** is_prime disagrees with the fixture on: {wrong}.')
+        print(f'All {len(PRIME_FIXTURE)} numbers agree with the fixture.')
 
 
 if __name__ == '__main__':

@@ -14,19 +14,19 @@ reuses it unchanged with a Dask executor. Sample run on a 2-core machine::
     Total time: 19.23s
 
 Give the number of processes as the first argument; the default is what
-``ProcessPoolExecutor`` picks by itself, one per CPU. Ctrl-C stops the workers at once
-and tells how many numbers were checked.
+``ProcessPoolExecutor`` picks by itself, one per CPU. Ctrl-C tells how many numbers
+were checked and kills the workers at once (stopping.py).
 """
 
+import stopping  # first: from here on, every way the run can end is clean
+
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import NamedTuple
 
 from arguments import int_in
-from pool_support import ignore_ctrl_c, stop_workers
 from primes import NUMBERS, is_prime
 
 
@@ -45,21 +45,20 @@ def check(n: int) -> PrimeResult:
 def check_numbers(
     executor: Executor, workers: str, numbers: Sequence[int] = NUMBERS
 ) -> list[PrimeResult]:
-    print(f'Checking {len(numbers)} numbers with {workers}:', flush=True)
-    t0 = time.perf_counter()
-    results = []
-    try:
+    results: list[PrimeResult] = []
+
+    def checked() -> str:  # the report of a stop: Ctrl-C, SIGTERM
+        return f'*** Interrupted: {len(results)} of {len(numbers)} numbers checked.'
+
+    with stopping.reporting(checked):
+        print(f'Checking {len(numbers)} numbers with {workers}:', flush=True)
+        t0 = time.perf_counter()
         # Largest first: the slow checks start early instead of trailing at the end.
         for result in executor.map(check, sorted(numbers, reverse=True)):
-            results.append(result)  # before the print, for the Ctrl-C count
+            results.append(result)  # before the print: a line shown is counted
             n, flag, elapsed = result
             print(f'{n:16}  {"P" if flag else " "} {elapsed:9.6f}s', flush=True)
-    except KeyboardInterrupt:
-        stop_workers(executor)
-        print(f'*** Interrupted: {len(results)} of {len(numbers)} numbers checked.',
-              file=sys.stderr)  # fmt: skip
-        sys.exit(130)
-    print(f'Total time: {time.perf_counter() - t0:.2f}s')
+        print(f'Total time: {time.perf_counter() - t0:.2f}s')
     return results
 
 
@@ -68,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument('workers', metavar='WORKERS', type=int_in(1, 256), nargs='?',
                         help='number of processes (default: one per CPU)')  # fmt: skip
     args = parser.parse_args(argv)
-    with ProcessPoolExecutor(args.workers, initializer=ignore_ctrl_c) as executor:
+    with ProcessPoolExecutor(args.workers) as executor:
         # Private, as in the book: the pool has no public way to say it.
         workers = executor._max_workers  # type: ignore[attr-defined]
         check_numbers(executor, f'{workers} processes')

@@ -61,10 +61,12 @@ bad options. A run on 2 cores with Python 3.14, abridged::
     ...
 """  # noqa: E501 (the tables are wider than the code)
 
+import stopping  # first: from here on, every way the run can end is clean
+
 import argparse
 import contextlib
 import os
-import signal
+import shutil
 import site
 import statistics
 import sys
@@ -80,7 +82,6 @@ from typing import NamedTuple
 import harness
 from arguments import int_in, number_in, positive_int
 from flags import POP20_CC
-from pool_support import ignore_ctrl_c, stop_workers
 from primes import NUMBERS, PRIME_FIXTURE
 from proc_pool import check
 
@@ -94,7 +95,7 @@ FIRST_SERIES = {  # approach: workers; these always download the POP20_CC flags
 POOLS: dict[str, Callable[[int], futures.Executor] | None] = {
     'sequential': None,
     'ThreadPoolExecutor': ThreadPoolExecutor,
-    'ProcessPoolExecutor': partial(ProcessPoolExecutor, initializer=ignore_ctrl_c),
+    'ProcessPoolExecutor': ProcessPoolExecutor,
 }
 if INTERPRETERS := getattr(futures, 'InterpreterPoolExecutor', None):  # 3.14+
     # Its interpreters start from the initial sys.path: put proc_pool's folder on it.
@@ -228,13 +229,8 @@ def download(url: str, cc: list[str], tmp: str, label: str, workers: int) -> Rou
 def check_all(numbers: list[int], label: str, workers: int) -> Round:
     pool, t0 = POOLS[label], time.perf_counter()
     with pool(workers) if pool else contextlib.nullcontext() as executor:
-        try:
-            mapped = executor.map(check, numbers) if executor else map(check, numbers)
-            results = list(mapped)
-        except KeyboardInterrupt:  # map cancels the tasks not started; and these:
-            if isinstance(executor, ProcessPoolExecutor):
-                stop_workers(executor)
-            raise
+        mapped = executor.map(check, numbers) if executor else map(check, numbers)
+        results = list(mapped)
     elapsed = time.perf_counter() - t0
     right = all((n, flag) in PRIME_FIXTURE for n, flag, _ in results)
     counts = (len(results), sum(result.flag for result in results))
@@ -292,30 +288,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     io_ideal = partial(harness.ideal_io, len(codes), delay=args.delay)
     title = io_title(len(codes), args.delay, args.error_rate)
     cpu_title = f'CPU race: {args.numbers} of the {len(NUMBERS)} numbers.'
-    # SIGTERM gets the Ctrl-C treatment: the with blocks stop the children either way.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     options = ['--delay', str(args.delay), '--error-rate', str(args.error_rate)]
-    # Each table comes once its race is over, or cut short: after its children stop.
-    try:
-        try:
-            with harness.interrupts_held() as caught:  # none may orphan the server
-                server = harness.FlagServer(*options)
-            with server, tempfile.TemporaryDirectory(prefix='race-') as tmp:
-                if caught:
-                    raise KeyboardInterrupt
-                url = server.base_url
-                print(f'Flag server (pid {server.process.pid}) is serving on {url}.')
-                race('I/O', args.rounds, io_rounds, partial(download, url, codes, tmp))
-        finally:
-            show(title, io_rounds, io_ideal, IO_COUNTS)
-        try:
-            largest_first = NUMBERS[args.numbers - 1 :: -1]  # as proc_pool.py does
-            race('CPU', args.rounds, cpu_rounds, partial(check_all, largest_first))
-        finally:
-            show(cpu_title, cpu_rounds, partial(cpu_ideal, cpu_rounds), CPU_COUNTS)
-    except KeyboardInterrupt:
-        print('*** Interrupted: the race stopped all it started.', file=sys.stderr)
-        return 130
+    cpu_ideal_time = partial(cpu_ideal, cpu_rounds)
+    tables = [  # each shown once: when its race is over, or by a stop
+        partial(show, title, io_rounds, io_ideal, IO_COUNTS),
+        partial(show, cpu_title, cpu_rounds, cpu_ideal_time, CPU_COUNTS),
+    ]
+
+    def show_table() -> None:
+        with stopping.uninterrupted():  # whole, and taken off the list, or neither
+            tables.pop(0)()
+
+    def interrupted() -> str:  # the report of a stop; then it kills the children
+        while tables:
+            tables.pop(0)()
+        return '*** Interrupted: the race stopped all it started.'
+
+    with stopping.reporting(interrupted):
+        server = harness.FlagServer(*options)
+        with server, tempfile.TemporaryDirectory(prefix='race-') as tmp:
+            stopping.at_stop(partial(shutil.rmtree, tmp, ignore_errors=True))
+            url = server.base_url
+            print(f'Flag server (pid {server.process.pid}) is serving on {url}.')
+            race('I/O', args.rounds, io_rounds, partial(download, url, codes, tmp))
+        show_table()
+        largest_first = NUMBERS[args.numbers - 1 :: -1]  # as proc_pool.py does
+        race('CPU', args.rounds, cpu_rounds, partial(check_all, largest_first))
+        show_table()
     finished = [*io_rounds.values(), *cpu_rounds.values()]
     return 0 if all(r.succeeded for rounds in finished for r in rounds) else 1
 

@@ -23,9 +23,10 @@ Sample run::
 LOCAL on 8000, DELAY on 8001 (0.5 to 5 s) and ERROR on 8002 (the same delay, 25 % 418).
 """
 
+import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+
 import argparse
 import random
-import signal
 import sys
 import threading
 import time
@@ -147,24 +148,20 @@ def main(argv: list[str] | None = None) -> None:
     port = PORT if args.port is None else args.port
     plan = list(LABELS.values()) if args.labels else [(port, behaviour)]
     seed = random.randrange(2**64) if args.seed is None else args.seed
-    try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # even if ignored
-        for port, behaviour in plan:
-            try:
-                server = FlagServer((args.bind, port), behaviour, seed)
-            except OSError as exc:
-                why = exc.strerror or exc
-                sys.exit(f'{PROG}: cannot serve on {args.bind}:{port}: {why}.')
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            url = f'http://{args.bind}:{server.server_port}/flags'
-            print(f'Serving flags on {url}', flush=True)
-        # Drawing every flag takes ~0.2 s: do it after the ready line, not before.
-        draw_all = threading.Thread(target=lambda: [*map(flag_gif, FLAGS.values())])
-        draw_all.daemon = True  # Ctrl-C need not wait for it
-        draw_all.start()
-        threading.Event().wait()  # the servers run in their threads until Ctrl-C
-    except KeyboardInterrupt:
-        sys.exit(130)  # the shell's status for "stopped by Ctrl-C"
+    for port, behaviour in plan:
+        try:
+            server = FlagServer((args.bind, port), behaviour, seed)
+        except OSError as exc:
+            why = exc.strerror or exc
+            sys.exit(f'{PROG}: cannot serve on {args.bind}:{port}: {why}.')
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f'http://{args.bind}:{server.server_port}/flags'
+        print(f'Serving flags on {url}', flush=True)
+    # Drawing every flag takes ~0.2 s: do it after the ready line, not before.
+    draw_all = threading.Thread(target=lambda: [*map(flag_gif, FLAGS.values())])
+    draw_all.daemon = True  # a stop need not wait for it
+    draw_all.start()
+    threading.Event().wait()  # the servers serve until a stop (stopping.py) ends them
 
 
 if __name__ == '__main__':

@@ -5,8 +5,10 @@ suite: ``SHORT_TIMEOUT`` for anything in this process that a healthy run does at
 ``LONG_TIMEOUT`` for a subprocess or a server on a loaded machine. Scripts run through
 ``harness`` (chapter20/harness.py), the same code race.py and the benchmarks use:
 ``run_script`` for a run to its end, ``start_script`` with ``harness.Lines`` for a run
-the test steers, say with Ctrl-C once a line has been printed. ``run_as_main`` runs a
-script in this process instead, where respx can answer its requests.
+the test steers, say with Ctrl-C once a line has been printed: ``ctrl_c`` sends SIGINT
+to the script's whole process group, as a terminal does, and ``nothing_left`` waits
+until every process the script started has ended. ``run_as_main`` runs a script in
+this process instead, where respx can answer its requests.
 
 The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md:
 
@@ -25,12 +27,16 @@ The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import runpy
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,7 @@ from typing import Any
 import pytest
 
 import harness
+from flag_images import flag_gif
 
 SHORT_TIMEOUT = 10.0
 LONG_TIMEOUT = 60.0
@@ -45,6 +52,8 @@ CHAPTER = harness.CHAPTER
 ROOT = CHAPTER.parent
 BASE = 'https://flags.test/data/flags'  # never resolved: respx answers first
 EXIT_INTERRUPTED = 130  # what shells report for a program stopped by Ctrl-C
+EXIT_TERMINATED = 143  # ... by SIGTERM
+EXIT_CLOSED_PIPE = 141  # ... by SIGPIPE, as a stdout piped into `head` ends coreutils
 
 
 def needs_python(major: int, minor: int) -> pytest.MarkDecorator:
@@ -88,8 +97,9 @@ def start_script(
     unbuffered: bool = True,
     **options: Any,
 ) -> tuple[subprocess.Popen[str], harness.Lines, harness.Lines]:
-    """Start ``python -u ARGS``; return the process and the lines of its stdout and
-    stderr as they come. Stop it with harness.stop (a test's finally clause).
+    """Start ``python -u ARGS`` as a shell starts a job, in a process group of its
+    own; return the process and the lines of its stdout and stderr as they come.
+    Stop it with harness.stop (a test's finally clause), which ends the group.
 
     ``unbuffered=False`` leaves out ``-u``: stdout is then a block-buffered pipe, so
     a line arrives at once only if the script flushes it, as one piped into ``tee``.
@@ -97,6 +107,7 @@ def start_script(
     changes = {'FLAGS_BASE_URL': None, **(env or {})}
     pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE}
     flags = ['-u'] if unbuffered else []
+    options = {'start_new_session': True, **options}
     child = harness.start(*flags, *args, cwd=cwd, env=changes, **pipes, **options)
     assert child.stdout is not None
     assert child.stderr is not None
@@ -104,9 +115,75 @@ def start_script(
 
 
 def ctrl_c(child: subprocess.Popen[str]) -> int:
-    """Send SIGINT, as a terminal's Ctrl-C does, and return the exit status."""
-    child.send_signal(signal.SIGINT)
+    """Send SIGINT as a terminal's Ctrl-C does, to the whole process group of the
+    child (pool workers included), and return the exit status."""
+    os.killpg(child.pid, signal.SIGINT)
     return child.wait(LONG_TIMEOUT)
+
+
+def started_by(method: str, folder: Path) -> dict[str, str]:
+    """An environment in which a script's process pools start their workers with
+    this method, though the script leaves it to the platform (a sitecustomize.py in
+    folder sets it as Python starts)."""
+    code = f'import multiprocessing\nmultiprocessing.set_start_method({method!r})\n'
+    (folder / 'sitecustomize.py').write_text(code)
+    return {'PYTHONPATH': str(folder)}
+
+
+def run_into_head(
+    *args: str, lines: int, cwd: Path, env: Mapping[str, str | None] | None = None
+) -> tuple[int, str, str]:
+    """Run ``python ARGS | head -LINES`` in cwd: read that many lines of stdout, then
+    close the pipe; return the status, the lines read and stderr."""
+    changes = {'FLAGS_BASE_URL': None, **(env or {})}
+    read_end, write_end = os.pipe()
+    child = harness.start(
+        *args, cwd=cwd, env=changes, stdout=write_end, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, encoding='utf-8') as pipe:  # closed after the block
+            head = ''.join(pipe.readline() for _ in range(lines))
+        assert child.stderr is not None
+        err = child.stderr.read()  # until the child has ended and closed it
+        status = child.wait(LONG_TIMEOUT)
+    finally:
+        harness.stop(child)
+    return status, head, err
+
+
+ENDINGS = [  # what a reader may do to a run, and the status it ends with
+    pytest.param('ctrl-c', id='ctrl-c'),
+    pytest.param('ctrl-c-twice', id='ctrl-c-twice'),
+    pytest.param('sigterm', id='sigterm'),
+]
+
+
+def end_by(ending: str, child: subprocess.Popen[str]) -> int:
+    """End a run as a reader would: Ctrl-C (to the process group, as a terminal
+    sends it), Ctrl-C pressed again at once, or SIGTERM to the script alone; return
+    the exit status."""
+    if ending == 'sigterm':
+        child.terminate()
+    else:
+        for _ in range(2 if ending == 'ctrl-c-twice' else 1):
+            os.killpg(child.pid, signal.SIGINT)
+    return child.wait(LONG_TIMEOUT)
+
+
+def status_of(ending: str) -> int:
+    return EXIT_TERMINATED if ending == 'sigterm' else EXIT_INTERRUPTED
+
+
+def nothing_left(child: subprocess.Popen[str]) -> list[str]:
+    """Wait until every process the child started has ended (pool workers, their
+    forkserver, the scripts it ran), LONG_TIMEOUT at most; return those that did
+    not. Each ends at once, or never: the wait only allows for a loaded machine."""
+    deadline = time.monotonic() + LONG_TIMEOUT
+    while (left := harness.still_running(child)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return left
 
 
 class Transcript(io.StringIO):
@@ -146,3 +223,58 @@ def run_flags2_main(client: Any, *argv: str) -> int:
     code = exc_info.value.code
     assert isinstance(code, int), code
     return code
+
+
+class Holding:
+    """A flag server in this process that answers the first ``answered`` requests
+    with their flags and then holds every request open, unanswered, until it closes:
+    a run against it has downloads pending for as long as the test likes.
+    ``wait_for_held(n)`` returns once n requests are held. Its base URL is
+    ``base_url``; use it as a context manager."""
+
+    def __init__(self, answered: int = 0) -> None:
+        self.answered, self.held = answered, 0
+        self.changed = threading.Condition()
+        self.closing = threading.Event()
+        self.listener = socket.create_server(('127.0.0.1', 0), backlog=1024)
+        self.base_url = f'http://127.0.0.1:{self.listener.getsockname()[1]}/flags'
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # the listener closed
+            while True:
+                connection, _ = self.listener.accept()
+                serve = threading.Thread(target=self._serve, args=(connection,))
+                serve.daemon = True
+                serve.start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        requests = connection.makefile('rb')
+        with connection, requests, contextlib.suppress(OSError):
+            # Each request: a line such as GET /flags/cn/cn.gif HTTP/1.1, headers, ''.
+            while words := requests.readline().split():
+                while requests.readline().strip():
+                    pass
+                with self.changed:
+                    answer = self.answered > 0
+                    self.answered -= answer
+                    self.held += not answer
+                    self.changed.notify_all()
+                if not answer:
+                    self.closing.wait()
+                    return
+                body = flag_gif(words[1].decode().rpartition('/')[2][:2].upper())
+                head = f'HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n'
+                connection.sendall(head.encode() + body)
+
+    def wait_for_held(self, count: int) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.held >= count, LONG_TIMEOUT):
+                raise TimeoutError(f'{count} requests were not held, only {self.held}')
+
+    def __enter__(self) -> Holding:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.closing.set()
+        self.listener.close()

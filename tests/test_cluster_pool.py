@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+import proc_pool
 from harness import Lines, stop
 from primes import is_prime
 from proc_pool import check_numbers
@@ -41,8 +42,9 @@ SMALL_NUMBERS = [2, 3, 4, 9, 25, 7919, 7921, 1_000_003]  # 7921 is 89 squared
 RUN_SMALL = f"""
 import sys
 sys.path.insert(0, {str(CHAPTER)!r})
+import primes
+primes.NUMBERS[:] = {SMALL_NUMBERS!r}  # in place: check_numbers's default
 import cluster_pool
-cluster_pool.NUMBERS = {SMALL_NUMBERS!r}
 cluster_pool.main(sys.argv[1:])
 """
 # Makes `import distributed` fail, as it does where Dask is not installed.
@@ -374,7 +376,7 @@ def test_main_runs_check_numbers_on_the_clients_executor(
 
     The local cluster has one single-threaded process per worker, like a process pool.
     """
-    monkeypatch.setattr(stubbed, 'NUMBERS', [97, 91, 2])
+    monkeypatch.setattr(proc_pool.check_numbers, '__defaults__', ([97, 91, 2],))
     stubbed.main(['2'])
     [(args, kwargs)] = StubClient.made
     assert args == ()
@@ -398,7 +400,7 @@ def test_main_defaults_to_one_local_worker_per_cpu(
     stubbed: types.ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without WORKERS the local cluster gets one worker process per CPU."""
-    monkeypatch.setattr(stubbed, 'NUMBERS', [2])
+    monkeypatch.setattr(proc_pool.check_numbers, '__defaults__', ([2],))
     monkeypatch.setattr(os, 'cpu_count', lambda: 3)
     stubbed.main([])
     [(_, kwargs)] = StubClient.made

@@ -20,17 +20,30 @@ import argparse
 import ast
 import functools
 import importlib.util
+import io
 import runpy
 import socket
 import subprocess
 import sys
 import tempfile
+import time
+import tokenize
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import CHAPTER, run_as_main, run_script
+from harness import stop
+from tests.support import (
+    CHAPTER,
+    ENDINGS,
+    LONG_TIMEOUT,
+    end_by,
+    run_as_main,
+    run_script,
+    start_script,
+    status_of,
+)
 
 SCRIPTS = [
     'cluster_pool.py',
@@ -53,8 +66,17 @@ LIBRARIES = [
     'flag_images.py',
     'flags2_common.py',
     'harness.py',
-    'pool_support.py',
+    'stopping.py',
 ]
+# The most code lines (no docstring, comment or blank line) of each listing: 1.5 x the
+# book's, or the book's + 15, whichever is more, so that its idea shows at a glance.
+LISTING_LIMITS = {
+    'flags.py': 45, 'flags_threadpool.py': 28, 'flags_threadpool_futures.py': 32,
+    'demo_executor_map.py': 37, 'primes.py': 62, 'proc_pool.py': 47,
+    'flags2_common.py': 198, 'flags2_sequential.py': 85, 'flags2_threadpool.py': 64,
+    'flags2_asyncio.py': 123, 'slow_server.py': 120, 'race.py': 200,
+    'cluster_pool.py': 60,
+}  # fmt: skip
 # The same help text here and in the scripts: 80 columns (a pipe's width), and no
 # colours (Python 3.14's argparse colours its text when it thinks a terminal shows it).
 PLAIN_TEXT = {'COLUMNS': '80', 'PYTHON_COLORS': '0'}
@@ -296,3 +318,77 @@ def test_running_a_library_does_nothing(library: str, tmp_path: Path) -> None:
     run = run_script(library, cwd=tmp_path)
     assert (run.returncode, run.stdout, run.stderr) == (0, '', '')
     assert list(tmp_path.iterdir()) == []
+
+
+NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+            tokenize.DEDENT, tokenize.ENDMARKER}  # fmt: skip
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def code_lines(source: str) -> int:
+    """The lines that hold code: no docstring, no comment, no blank line."""
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.Module, ast.ClassDef, *FUNCTIONS)):
+            continue
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            docstrings.update(range(first.lineno, (first.end_lineno or 0) + 1))
+    lines: set[int] = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in NOT_CODE:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return len(lines - docstrings)
+
+
+def test_each_listing_stays_short_enough_to_read_at_a_glance() -> None:
+    """Each listing keeps within its limit of code lines: the machinery that every
+    script shares (stopping, saving, the command line) lives in support modules."""
+    counts = {name: code_lines((CHAPTER / name).read_text()) for name in LISTING_LIMITS}
+    over = {name: n for name, n in counts.items() if n > LISTING_LIMITS[name]}
+    assert over == {}
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_every_script_hands_its_endings_to_stopping_before_anything_else(
+    script: str,
+) -> None:
+    """Each script's first statement, after its docstring, is ``import stopping``:
+    from there on Ctrl-C, SIGTERM and a closed pipe end it cleanly, even while it
+    imports httpx or starts a pool; earlier, only Python's own start-up runs."""
+    body = ast.parse((CHAPTER / script).read_text()).body
+    first = body[1] if isinstance(body[0], ast.Expr) else body[0]
+    assert ast.unparse(first) == 'import stopping'
+
+
+# A stand-in for httpx whose import says so, then never ends: the moment to press
+# Ctrl-C while a script starts, chosen, not hoped for.
+SLOW_HTTPX = """
+import os, pathlib, threading
+pathlib.Path(os.environ['IMPORTING']).write_text('httpx')
+threading.Event().wait()
+"""
+
+
+@pytest.mark.parametrize('ending', ENDINGS)
+def test_an_ending_while_a_script_starts_prints_nothing(
+    ending: str, tmp_path: Path
+) -> None:
+    """Ctrl-C (once or twice) or SIGTERM while the script is still importing its
+    libraries, before its work begins: status 130 or 143, and nothing at all, on
+    stdout or stderr; no traceback of the import it cut short."""
+    (tmp_path / 'fake' / 'httpx').mkdir(parents=True)
+    (tmp_path / 'fake' / 'httpx' / '__init__.py').write_text(SLOW_HTTPX)
+    importing = tmp_path / 'importing'
+    env = {'PYTHONPATH': str(tmp_path / 'fake'), 'IMPORTING': str(importing)}
+    child, out, err = start_script('flags.py', cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + LONG_TIMEOUT
+        while not importing.exists():  # the script is inside `import httpx`
+            assert child.poll() is None, err.lines
+            assert time.monotonic() < deadline, 'the script did not import httpx'
+            time.sleep(0.01)
+        status = end_by(ending, child)
+    finally:
+        stop(child)
+    assert (status, out.text(), err.text()) == (status_of(ending), '', '')

@@ -9,8 +9,10 @@ types it use the local flag server (slow_server.py) through FLAGS_BASE_URL.
 
 from __future__ import annotations
 
+import errno
 import re
 import runpy
+import subprocess
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 import respx
 
 import flags
+import harness
 from flag_images import flag_gif
 from harness import FlagServer, stop
 from tests.support import (
@@ -28,6 +31,7 @@ from tests.support import (
     EXIT_INTERRUPTED,
     LONG_TIMEOUT,
     ctrl_c,
+    nothing_left,
     run_as_main,
     start_script,
 )
@@ -182,16 +186,18 @@ def test_main_reports_an_http_error_in_one_line_and_exits_non_zero(
     with pytest.raises(SystemExit) as excinfo:
         flags.main(flags.download_many)
 
-    assert capsys.readouterr() == ('', '')  # no traceback: Python prints the code
-    message = excinfo.value.code
-    assert isinstance(message, str)  # sys.exit(str) prints it and exits with status 1
-    assert message.strip().splitlines() == [
-        "*** Download failed: HTTPStatusError: Client error '404 Not Found' "
-        f"for url '{BASE}/bd/bd.gif'"
-    ]
+    assert excinfo.value.code == 1
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert err == (
+        "\n*** Download failed: HTTPStatusError: Client error '404 Not Found' "
+        f"for url '{BASE}/bd/bd.gif'\n"
+    )
 
 
-def test_main_reports_an_error_without_a_message_in_one_line() -> None:
+def test_main_reports_an_error_without_a_message_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """Some httpx exceptions have an empty str(); the line still says something."""
 
     def downloader(cc_list: list[str]) -> int:
@@ -200,13 +206,47 @@ def test_main_reports_an_error_without_a_message_in_one_line() -> None:
     with pytest.raises(SystemExit) as excinfo:
         flags.main(downloader)
 
-    assert excinfo.value.code == '\n*** Download failed: ReadTimeout: no details'
+    assert excinfo.value.code == 1
+    assert capsys.readouterr().err == '\n*** Download failed: ReadTimeout: no details\n'
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_a_full_disk_ends_the_run_with_one_line_naming_the_flag(
+    respx_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A flag that cannot be saved (a full disk) ends the run: one line on stderr
+    that names the flag, not its temporary file, and status 1; nothing is left."""
+    respx_mock.get('/bd/bd.gif').respond(content=b'GIF89a')
+    write_bytes = Path.write_bytes
+
+    def disk_full(self: Path, data: bytes) -> int:  # writes half, then fails
+        write_bytes(self, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, 'No space left on device', str(self))
+
+    monkeypatch.setattr(Path, 'write_bytes', disk_full)
+
+    with pytest.raises(SystemExit) as excinfo:
+        flags.main(flags.download_many)
+
+    assert excinfo.value.code == 1
+    assert capsys.readouterr() == (
+        '',
+        '\n*** Download failed: OSError: No space left on device: '
+        f'{flags.DEST_DIR / "BD.gif"}\n',
+    )
+    assert list(flags.DEST_DIR.iterdir()) == []
 
 
 def test_main_reports_ctrl_c_in_one_line_and_exits_130(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Ctrl-C during the downloads is reported on stderr, exit status 130."""
+    """Ctrl-C during the downloads is reported on stderr, exit status 130.
+
+    Here, in a test, Ctrl-C is Python's KeyboardInterrupt; run as a script, the stop
+    of stopping.py prints the same line (see the runs of the script below).
+    """
 
     def downloader(cc_list: list[str]) -> int:
         raise KeyboardInterrupt
@@ -334,12 +374,35 @@ def test_ctrl_c_mid_run_exits_130_and_keeps_the_flags_already_saved(
 
     assert status == EXIT_INTERRUPTED
     assert err.text() == '\n*** Interrupted: the flags above were saved.\n'
+    assert nothing_left(child) == []
     printed = out.text().split()
     assert printed == sorted(flags.POP20_CC)[: len(printed)]
     assert len(printed) < len(flags.POP20_CC)
     saved = {path.name for path in (tmp_path / 'downloaded').iterdir()}
     assert {f'{cc}.gif' for cc in printed} <= saved  # no .part file, either
     assert saved <= {f'{cc}.gif' for cc in flags.POP20_CC}
+
+
+@pytest.mark.skipif(not Path('/dev/full').exists(), reason='needs /dev/full')
+def test_a_stdout_on_a_full_disk_ends_the_run_with_one_line(
+    flag_server: FlagServer, tmp_path: Path
+) -> None:
+    """``flags.py > /dev/full``: the first code it prints cannot be written; the run
+    ends there with one line on stderr and status 1, no traceback."""
+    env = {'FLAGS_BASE_URL': flag_server.base_url}
+    with Path('/dev/full').open('w') as full:
+        child = harness.start(
+            'flags.py', cwd=tmp_path, env=env, stdout=full, stderr=subprocess.PIPE
+        )
+        try:
+            _, err = child.communicate(timeout=LONG_TIMEOUT)
+        finally:
+            stop(child)
+    assert (child.returncode, err) == (
+        1,
+        '*** Cannot write the output: No space left on device.\n',
+    )
+    assert [p.name for p in (tmp_path / 'downloaded').iterdir()] == ['BD.gif']
 
 
 @pytest.mark.remote

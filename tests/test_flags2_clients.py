@@ -500,7 +500,7 @@ def test_a_failed_download_never_replaces_a_good_file(
 
 
 @pytest.mark.respx(base_url=BASE)
-def test_a_failed_save_is_an_error_that_leaves_the_old_file_and_no_temporary_file(
+def test_a_failed_save_ends_the_download_and_leaves_the_old_file_and_no_part_file(
     client: ModuleType,
     respx_mock: respx.MockRouter,
     dest_dir: Path,
@@ -508,7 +508,8 @@ def test_a_failed_save_is_an_error_that_leaves_the_old_file_and_no_temporary_fil
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A full disk cuts the write short: the save is atomic, so nothing half-written
-    replaces the flag already there, and the partial file is removed."""
+    replaces the flag already there, and the partial file is removed. It is no
+    download error to count: the error reaches main, which ends the run."""
     (dest_dir / 'BR.gif').write_bytes(b'GIF89a-good')
     respx_mock.get(path('BR')).respond(content=gif('BR'))
     write_bytes = Path.write_bytes
@@ -519,10 +520,10 @@ def test_a_failed_save_is_an_error_that_leaves_the_old_file_and_no_temporary_fil
 
     monkeypatch.setattr(Path, 'write_bytes', disk_full)
 
-    assert download(client, ['BR']) == Counter({error('OSError'): 1})
-    assert capsys.readouterr().out == (
-        'BR error: OSError: [Errno 28] No space left on device\n'
-    )
+    with pytest.raises(OSError, match='No space left on device') as raised:
+        download(client, ['BR'])
+    assert Path(raised.value.filename).resolve() == dest_dir / 'BR.gif'  # no .part
+    assert capsys.readouterr().out == ''
     assert [p.name for p in dest_dir.iterdir()] == ['BR.gif']
     assert (dest_dir / 'BR.gif').read_bytes() == b'GIF89a-good'
 

@@ -12,7 +12,7 @@ real script once.
 from __future__ import annotations
 
 import argparse
-import os
+import errno
 import re
 import sys
 import time
@@ -40,6 +40,7 @@ class FakeDownloads:
 
     outcomes: list[Outcome] = field(default_factory=lambda: [Outcome(OK)])
     interrupt: bool = False
+    failure: Exception | None = None  # raised after the outcomes, as a save may fail
     calls: list[tuple[list[str], str, bool, int]] = field(default_factory=list)
     dest_dir_existed: bool = False
 
@@ -57,6 +58,8 @@ class FakeDownloads:
             counter[outcome] += 1
         if self.interrupt:
             raise KeyboardInterrupt
+        if self.failure:
+            raise self.failure
 
     @property
     def call(self) -> tuple[list[str], str, bool, int]:
@@ -503,26 +506,36 @@ def test_ctrl_c_prints_the_partial_report_and_exits_with_130(
 ) -> None:
     """Ctrl-C prints the counts so far and the codes left, and exits with 130.
 
-    It leaves with os._exit, so as not to wait for threads stuck in a request.
+    The line on stderr comes after a line break, which ends the progress bar's line.
+    Here, in a test, Ctrl-C is Python's KeyboardInterrupt; run as a script, the stop
+    of stopping.py prints the same report and leaves at once, without waiting for the
+    threads that wait for the server (test_flags2_integration.py).
     """
-    exits: list[int] = []
-
-    def fake_exit(status: int) -> None:
-        exits.append(status)
-        raise SystemExit(status)
-
-    monkeypatch.setattr(os, '_exit', fake_exit)
     readings = [100.0, 102.5]  # a clock that starts far from 0: the run takes 2.5 s
     monkeypatch.setattr(time, 'perf_counter', lambda: readings.pop(0))
     outcomes = [Outcome(OK)] * 3 + outcomes_of((1, httpx.ConnectError('')))
     downloads = FakeDownloads(outcomes, interrupt=True)
 
     assert run_main([], downloads) == 130
-    assert exits == [130]
     out, err = capsys.readouterr()
     lines = ['3 flags downloaded.', '0 not found.', '1 error: ConnectError (1).']
     assert out.splitlines()[-4:] == [*lines, 'Elapsed time: 2.50s']
-    assert err == '*** Interrupted: 16 of 20 codes were not searched.\n'
+    assert err == '\n*** Interrupted: 16 of 20 codes were not searched.\n'
+
+
+def test_a_flag_that_cannot_be_saved_ends_the_run_with_one_line(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk is not a download error to count: the run ends with one line on
+    stderr naming the flag, and status 1, without the final report."""
+    full = OSError(errno.ENOSPC, 'No space left on device', 'downloaded/BR.gif')
+    downloads = FakeDownloads([Outcome(OK)], failure=full)
+
+    assert run_main(['-v'], downloads) == 1
+    out, err = capsys.readouterr()
+    why = 'OSError: No space left on device: downloaded/BR.gif'
+    assert err == f'*** Download failed: {why}\n'
+    assert '-' * 20 not in out
 
 
 # --- Bad input ------------------------------------------------------------------------

@@ -3,17 +3,18 @@
 What counts here happens below httpx's API, where respx cannot reach: connections, the
 server's own log, timeouts on a socket that never answers, signals and files. The
 server is chapter20/slow_server.py: the session's ``flag_server`` (no delay, no errors)
-where a run only needs flags, a seeded one that fails some requests with 418, one that
-never answers, and, for Ctrl-C, one whose seeded delays answer two codes at once and
-leave the others hanging. The clients run in this process through their ``main``,
-except where the process boundary is the point: Ctrl-C, its report and exit status.
+where a run only needs flags, a seeded one that fails some requests with 418, and
+one that never answers in time; for the endings of a run, ``Holding`` (tests/support.py)
+answers two requests and holds the others open. The clients run in this process
+through their ``main``, except where the process boundary is the point: Ctrl-C,
+SIGTERM, a closed pipe, their report and exit status.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -23,22 +24,22 @@ import pytest
 import harness
 from harness import FlagServer
 from tests.support import (
-    EXIT_INTERRUPTED,
+    ENDINGS,
+    EXIT_CLOSED_PIPE,
     LONG_TIMEOUT,
-    ctrl_c,
+    Holding,
+    end_by,
+    nothing_left,
     run_flags2_main,
+    run_into_head,
     start_script,
+    status_of,
 )
 
 # slow_server.py --delay 0:10 --seed 8010 draws these delays for the first request of
-# each code: the first two of a Ctrl-C run are answered within 12 ms, every other one
-# after 7 s or more, when the client (timeout 6.1 s) has long given up. Each test asks
-# for codes of its own, so the tests can share one server in any order.
-CTRL_C_RUNS = {  # the sequential client asks for them in this order
-    'sequential': ['AE', 'BN', 'BO', 'CA', 'CD'],
-    'threadpool': ['CU', 'KR', 'CL', 'CV', 'EG'],
-    'asyncio': ['LR', 'ST', 'GW', 'ID', 'IR'],
-}
+# each code: each of these is answered after 7 s or more, when the client (timeout
+# 6.1 s) has long given up. Each test asks for codes of its own, so the tests can share
+# one server in any order.
 UNANSWERED = {
     'flags2_sequential': ['IS', 'IT', 'LB'],
     'flags2_threadpool': ['MR', 'MU', 'NE'],
@@ -67,8 +68,7 @@ def error_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlagServe
 
 @pytest.fixture(scope='module')
 def stalling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlagServer]:
-    """A server that answers the first two codes of each CTRL_C_RUNS at once, and
-    those of UNANSWERED and the rest of CTRL_C_RUNS only after the client's timeout."""
+    """A server that answers the codes of UNANSWERED only after the client's timeout."""
     cwd = tmp_path_factory.mktemp('stalling_server')
     with FlagServer('--delay', '0:10', '--seed', '8010', cwd=cwd) as server:
         yield server
@@ -204,41 +204,73 @@ def test_a_server_that_never_answers_makes_every_request_an_error(
     assert status == 1
 
 
-# --- Ctrl-C ---------------------------------------------------------------------------
+# --- Endings ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ('script', 'options'),
-    [
-        pytest.param('sequential', [], id='sequential'),
-        pytest.param('threadpool', ['-m', '5'], id='threadpool'),
-        pytest.param('asyncio', ['-m', '5'], id='asyncio'),
-    ],
-)
-def test_ctrl_c_ends_a_hung_run_with_the_partial_report_and_status_130(
-    script: str, options: list[str], stalling_server: FlagServer, in_tmp: Path
+# The clients' default concurrency, and so how many requests a run holds at once
+# once two of its 20 codes are answered: one at a time, all 18 left, or 5.
+HELD = {'sequential': 1, 'threadpool': 18, 'asyncio': 5}
+
+
+def two_counted(lines: list[str]) -> bool:
+    """With -v a client prints a code's line once it has counted it."""
+    return sum(line.endswith(' OK') for line in lines) == 2
+
+
+@pytest.mark.parametrize('ending', ENDINGS)
+@pytest.mark.parametrize('script', list(HELD))
+def test_ending_a_run_with_requests_pending_reports_the_counts_so_far(
+    script: str, ending: str, in_tmp: Path
 ) -> None:
-    """SIGINT while requests hang: the run stops without waiting for them, reports the
-    counts so far on stdout, says on stderr what it left and nothing else (no
-    traceback, no warning, no resource_tracker line) and exits with 130; only complete
-    flags are on disk, no temporary file."""
-    codes = CTRL_C_RUNS[script]
-    argv = ['-v', *options, '-s', stalling_server.base_url, *codes]
-    child, out, err = start_script(f'flags2_{script}.py', *argv, cwd=in_tmp)
-    try:
-        for cc in codes[:2]:  # a line is printed once its flag is counted
-            out.wait_for(f'{cc} OK', LONG_TIMEOUT)
-        status = ctrl_c(child)
-        stdout, stderr = out.text(), err.text()
-    finally:
-        harness.stop(child)  # after reading all it printed: this closes the pipes
+    """Ctrl-C (once or twice) or SIGTERM while requests hang, in a real run of the 20
+    codes at the client's default concurrency: the run stops at once, without waiting
+    for them, reports the counts so far on stdout, says on stderr what it left and
+    nothing else (no traceback, no warning, no resource_tracker line), and exits with
+    130 or 143; only complete flags are on disk, no temporary file, no process."""
+    with Holding(answered=2) as server:
+        argv = ['-v', '-s', server.base_url]
+        child, out, err = start_script(f'flags2_{script}.py', *argv, cwd=in_tmp)
+        try:
+            assert out.wait_until(two_counted, LONG_TIMEOUT), err.lines
+            server.wait_for_held(HELD[script])
+            status = end_by(ending, child)
+            stdout, stderr = out.text(), err.text()
+            left = nothing_left(child)
+        finally:
+            harness.stop(child)  # after reading all it printed: this closes the pipes
 
-    assert status == EXIT_INTERRUPTED, stderr
-    assert stderr == '*** Interrupted: 3 of 5 codes were not searched.\n'
+    assert status == status_of(ending), stderr
+    assert stderr == '*** Interrupted: 18 of 20 codes were not searched.\n'
     lines = stdout.splitlines()
-    assert lines[1] == f'Searching for 5 flags: {", ".join(sorted(codes))}'
-    assert sorted(lines[3:5]) == [f'{cc} OK' for cc in codes[:2]]
-    assert lines[5:-1] == ['-' * 20, '2 flags downloaded.', '0 not found.', '0 errors.']
+    assert lines[1] == 'Searching for 20 flags: from BD to VN'
+    assert lines[-5:-1] == [
+        '-' * 20,
+        '2 flags downloaded.',
+        '0 not found.',
+        '0 errors.',
+    ]
     assert re.fullmatch(r'Elapsed time: \d+\.\d\ds', lines[-1])
+    downloaded = sorted(
+        f'{line.split()[0]}.gif' for line in lines if line.endswith(' OK')
+    )
     saved = sorted(p.name for p in (in_tmp / 'downloaded').iterdir())
-    assert saved == [f'{cc}.gif' for cc in codes[:2]]
+    assert saved == downloaded
+    assert left == []
+
+
+def test_a_closed_stdout_ends_the_run_quietly(
+    flag_server_factory: Callable[..., FlagServer], tmp_path: Path
+) -> None:
+    """``python -u flags2_asyncio.py -a -v | head -3``: once head leaves, the client's
+    next line finds the pipe closed; the run ends with status 141 and nothing on
+    stderr. (With -u each line reaches the pipe as it is printed, and the server's
+    delay keeps lines coming for seconds: a run that wrote all its lines into the
+    pipe before head left would end as usual.)"""
+    server = flag_server_factory('--delay', '0.1')
+    argv = ['-u', 'flags2_asyncio.py', '-a', '-v', '-s', server.base_url]
+    status, head, err = run_into_head(*argv, lines=3, cwd=tmp_path)
+    assert (status, err) == (EXIT_CLOSED_PIPE, '')
+    assert head.splitlines()[1:] == [
+        'Searching for 194 flags: from AD to ZW',
+        '5 concurrent connections will be used.',
+    ]

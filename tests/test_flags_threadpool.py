@@ -8,6 +8,7 @@ respx answers in this process, so the worker threads see its routes; the script'
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent import futures
 from contextlib import redirect_stdout
@@ -19,9 +20,22 @@ import respx
 
 import flags
 import flags_threadpool
-from tests.support import BASE, Transcript, run_as_main
+from harness import stop
+from tests.support import (
+    BASE,
+    ENDINGS,
+    Holding,
+    Transcript,
+    end_by,
+    nothing_left,
+    run_as_main,
+    start_script,
+    status_of,
+)
 
 CODES = ['BR', 'CN', 'IN']  # sorted, as download_many submits them
+# ThreadPoolExecutor's default size, here as in the script (test_executor_defaults.py).
+THREADS = min(32, (getattr(os, 'process_cpu_count', os.cpu_count)() or 1) + 4)
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +141,30 @@ def test_the_script_downloads_every_flag_into_the_working_directory(
     assert [route.call_count for route in respx_mock.routes] == [1] * 20
     saved = {path.stem: path.read_bytes() for path in (in_tmp / 'downloaded').iterdir()}
     assert saved == {cc: image(cc) for cc in flags.POP20_CC}
+
+
+@pytest.mark.parametrize('ending', ENDINGS)
+def test_the_script_stops_at_once_though_downloads_are_pending(
+    ending: str, tmp_path: Path
+) -> None:
+    """Ctrl-C (once or twice) or SIGTERM while every download waits for the server
+    ends the run with its report, status 130 or 143: the threads' downloads do not
+    end first, and none of the codes still queued is asked for."""
+    with Holding() as server:
+        env = {'FLAGS_BASE_URL': server.base_url}
+        child, out, err = start_script('flags_threadpool.py', cwd=tmp_path, env=env)
+        try:
+            server.wait_for_held(THREADS)  # each thread waits; 14 codes are queued
+            held = server.held
+            status = end_by(ending, child)
+            left = nothing_left(child)
+        finally:
+            stop(child)
+        asked = server.held
+    assert (status, err.text()) == (
+        status_of(ending),
+        '\n*** Interrupted: the flags above were saved.\n',
+    )
+    assert (out.text(), asked) == ('', held)
+    assert list((tmp_path / 'downloaded').iterdir()) == []
+    assert left == []

@@ -34,14 +34,20 @@ import flags
 import flags_threadpool_futures as script
 from flag_images import flag_gif
 from flags_threadpool import download_one
-from harness import FlagServer
+from harness import FlagServer, stop
 from tests.support import (
     BASE,
     CHAPTER,
+    ENDINGS,
+    Holding,
     Transcript,
+    end_by,
     needs_python,
+    nothing_left,
     run_as_main,
     run_script,
+    start_script,
+    status_of,
 )
 
 SCRIPT = CHAPTER / 'flags_threadpool_futures.py'
@@ -340,3 +346,39 @@ def test_a_404_in_a_worker_process_ends_the_script_with_exactly_one_line(
         done.stderr,
     ), done.stderr
     assert list((tmp_path / 'downloaded').iterdir()) == []
+
+
+@pytest.mark.parametrize('ending', ENDINGS[::2])  # Ctrl-C twice: see flags_threadpool
+@pytest.mark.parametrize(
+    'options',
+    [
+        pytest.param([], id='threads'),
+        pytest.param(['--processes'], id='processes'),
+        pytest.param(['--interpreters'], id='interpreters', marks=needs_python(3, 14)),
+    ],
+)
+def test_the_script_stops_at_once_on_every_kind_of_pool(
+    options: list[str], ending: str, tmp_path: Path
+) -> None:
+    """Ctrl-C or SIGTERM while the three running downloads wait for the server and
+    17 are pending: the report, status 130 or 143, at once, on every
+    kind of pool; no pending download starts, and no worker outlives the run."""
+    with Holding() as server:
+        env = {'FLAGS_BASE_URL': server.base_url}
+        child, out, err = start_script(SCRIPT.name, *options, cwd=tmp_path, env=env)
+        try:
+            server.wait_for_held(script.MAX_WORKERS)
+            status = end_by(ending, child)
+            left = nothing_left(child)
+        finally:
+            stop(child)
+        asked = server.held
+    assert (status, err.text()) == (
+        status_of(ending),
+        '\n*** Interrupted: the flags above were saved.\n',
+    )
+    assert asked == script.MAX_WORKERS
+    scheduled = [m[1] for m in map(SCHEDULED.fullmatch, out.text().splitlines()) if m]
+    assert scheduled == sorted(flags.POP20_CC)
+    assert list((tmp_path / 'downloaded').iterdir()) == []
+    assert left == []

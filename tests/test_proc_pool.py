@@ -2,13 +2,15 @@
 
 A reader runs the script with the platform's default start method, and the spec runs
 it under each of the three: the workers of ``spawn`` and ``forkserver`` import the
-script afresh, so only a script written for them works there. Those runs check a few
-small numbers instead of the chapter's 20, which take half a minute: ``check_numbers``
-defaults to ``primes.NUMBERS``, the very list the wrapper below changes in place.
+script afresh, so only a script written for them works there. Runs to the end check a
+few small numbers instead of the chapter's 20, which take half a minute:
+``check_numbers`` defaults to ``primes.NUMBERS``, the very list the wrapper below
+changes in place. Runs that end early (Ctrl-C, SIGTERM, SIGKILL, a closed pipe) are
+the reader's own, with the 20 numbers: the second takes seconds, so calls are still
+pending in the pool when the ending comes, as in a real run.
 """
 
 import re
-import signal
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -16,25 +18,27 @@ from typing import Any
 
 import pytest
 
-import pool_support
 import proc_pool
 from harness import stop
+from primes import NUMBERS
 from proc_pool import PrimeResult, check, check_numbers
-from tests.executor_tasks import square
 from tests.support import (
     CHAPTER,
+    EXIT_CLOSED_PIPE,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     LONG_TIMEOUT,
     ctrl_c,
+    nothing_left,
+    run_into_head,
     run_script,
     start_script,
+    started_by,
 )
 
 # Decided at once: three primes, a prime's square, an even and an odd composite.
 SMALL = [97, 2, 10_007**2, 100, 10_007, 91]
 SMALL_PRIMES = {97, 2, 10_007}
-# Trial division would take minutes on this prime: a check that never ends in a test.
-ENDLESS = 100_000_000_000_000_000_039
 LINE = re.compile(r'(?P<n>[ \d]{16,})  (?P<flag>[P ]) (?P<elapsed>[ \d]{2}\.\d{6})s')
 SCRIPT = str(CHAPTER / 'proc_pool.py')
 # ``python proc_pool.py ARGS``, with a start method (or the default: '') and numbers.
@@ -113,34 +117,22 @@ class InterruptedMap(ThreadPoolExecutor):
         raise KeyboardInterrupt
 
 
-def test_check_numbers_on_ctrl_c_stops_the_workers_and_reports_the_count(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_check_numbers_on_ctrl_c_reports_the_count(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Ctrl-C: the pool is stopped without waiting, and one line says what was done.
+    """Ctrl-C: one line says how many numbers were checked, and the status is 130.
 
-    The line counts the results printed, and the exit status is 130, as a shell
-    reports a program stopped by Ctrl-C.
+    Here, in a test, Ctrl-C is Python's KeyboardInterrupt; in a script it is the stop
+    of stopping.py, which prints the same line (see the runs of the script below).
     """
-    stopped: list[Executor] = []
-    monkeypatch.setattr(proc_pool, 'stop_workers', stopped.append)
     with InterruptedMap(1) as executor, pytest.raises(SystemExit) as exited:
         check_numbers(executor, '1 worker', [2, 3, 4])
     assert exited.value.code == EXIT_INTERRUPTED
-    assert stopped == [executor]
     out, err = capsys.readouterr()
     assert out.splitlines()[0] == 'Checking 3 numbers with 1 worker:'
     assert len(out.splitlines()) == 2  # no total time
     assert rows(out) == [(2, True)]
     assert err == '*** Interrupted: 1 of 3 numbers checked.\n'
-
-
-def test_stop_workers_shuts_any_executor_down_without_waiting() -> None:
-    """A thread pool (or Dask's executor) is shut down; queued work is not awaited."""
-    with ThreadPoolExecutor(1) as executor:
-        executor.submit(square, 2).result()
-        pool_support.stop_workers(executor)
-        with pytest.raises(RuntimeError, match='after shutdown'):
-            executor.submit(square, 3)
 
 
 @pytest.fixture
@@ -165,18 +157,15 @@ def pools(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], Any]]:
     return made
 
 
-def test_main_builds_a_pool_of_the_given_size_whose_workers_ignore_ctrl_c(
+def test_main_builds_a_pool_of_the_given_size(
     pools: list[tuple[tuple[Any, ...], Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``proc_pool.py 2`` checks the numbers with two processes that ignore SIGINT.
-
-    Ctrl-C in a terminal reaches the workers too; ignore_ctrl_c as the initializer
-    leaves it to the main process, which stops them.
-    """
+    """``proc_pool.py 2`` checks the numbers with two processes, as the book's does:
+    a plain ProcessPoolExecutor(2), with nothing added for Ctrl-C."""
     proc_pool.main(['2'])
     [((args, kwargs), pool)] = pools
     assert args == (2,)
-    assert kwargs == {'initializer': pool_support.ignore_ctrl_c}
+    assert kwargs == {}
     assert vars(pool)['_max_workers'] == 2  # private: the pool's only record of it
     out = capsys.readouterr().out
     assert out == "check_numbers(ProcessPoolExecutor, '2 processes')\n"
@@ -192,16 +181,6 @@ def test_main_prints_the_actual_default_worker_count(
     actual = vars(pool)['_max_workers']  # private, as in the book: no public way
     out = capsys.readouterr().out
     assert out == f"check_numbers(ProcessPoolExecutor, '{actual} processes')\n"
-
-
-def test_ignore_ctrl_c_makes_a_process_ignore_sigint() -> None:
-    """The initializer sets SIGINT to SIG_IGN in the process that runs it."""
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        pool_support.ignore_ctrl_c()
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize(
@@ -230,29 +209,87 @@ def test_the_script_works_under_every_start_method(
     assert re.fullmatch(r'Total time: \d+\.\d\ds', lines[-1])
 
 
-def test_ctrl_c_stops_the_workers_and_reports_the_count(tmp_path: Path) -> None:
-    """Ctrl-C ends a run at once: ``*** Interrupted: K of N numbers checked.``, 130.
+START_METHODS = [
+    pytest.param('fork', id='fork'),
+    pytest.param('forkserver', id='forkserver'),
+    pytest.param('spawn', id='spawn'),
+]
+HEADER = 'Checking 20 numbers with 2 processes:'
+FIRST = f'{max(NUMBERS):16}     '  # the first result: not prime, known at once
 
-    The pool's second number would take minutes; the run still ends, with the one
-    result printed, because the script stops its workers instead of waiting. Each
-    line comes as it is printed, even into a pipe: the script flushes it.
-    """
-    numbers = ','.join(map(str, [ENDLESS + 1, ENDLESS, 3, 2]))
-    child, out, err = start_script(
-        '-c', RUN, '', numbers, '2', cwd=tmp_path, unbuffered=False
-    )
+
+def start_the_real_run(tmp_path: Path, start_method: str = '') -> Any:
+    """``proc_pool.py 2`` with the chapter's 20 numbers, once its first result is
+    out: the second, a prime, takes seconds, and 18 calls are pending."""
+    env = started_by(start_method, tmp_path) if start_method else {}
+    child, out, err = start_script('proc_pool.py', '2', cwd=tmp_path, env=env)
+    if not out.wait_until(lambda lines: any(FIRST in ln for ln in lines), LONG_TIMEOUT):
+        stop(child)
+        pytest.fail(f'no first result: {out.lines} {err.lines}')
+    return child, out, err
+
+
+@pytest.mark.parametrize('start_method', START_METHODS)
+def test_ctrl_c_reports_the_count_and_ends_every_worker(
+    start_method: str, tmp_path: Path
+) -> None:
+    """Ctrl-C, which a terminal sends to the workers too, ends a real run at once:
+    ``*** Interrupted: 1 of 20 numbers checked.``, status 130, and no process of the
+    run left, whatever started the workers. Each line came as it was printed, even
+    into a pipe: the script flushes it."""
+    child, out, err = start_the_real_run(tmp_path, start_method)
     try:
-        assert out.wait_until(lambda lines: len(lines) >= 2, LONG_TIMEOUT)
         status = ctrl_c(child)
+        left = nothing_left(child)
     finally:
         stop(child)
-    assert status == EXIT_INTERRUPTED
-    lines = out.text().splitlines()
-    assert lines[0] == 'Checking 4 numbers with 2 processes:'
-    assert len(lines) == 2  # no total time
-    assert rows(out.text()) == [(ENDLESS + 1, False)]
-    # The script counts a result before it prints it: once a line is out, it counts.
-    assert err.text() == '*** Interrupted: 1 of 4 numbers checked.\n'
+    assert status == EXIT_INTERRUPTED, err.text()
+    assert err.text() == '*** Interrupted: 1 of 20 numbers checked.\n'
+    assert [line[:21] for line in out.text().splitlines()] == [HEADER[:21], FIRST]
+    assert left == []
+
+
+def test_sigterm_to_the_script_alone_stops_it_as_ctrl_c_does(tmp_path: Path) -> None:
+    """SIGTERM to the main process only (``kill``, ``timeout``, an IDE's stop button)
+    gets the same report, status 143, and the script ends its workers itself."""
+    child, _, err = start_the_real_run(tmp_path)
+    try:
+        child.terminate()
+        status = child.wait(LONG_TIMEOUT)
+        left = nothing_left(child)
+    finally:
+        stop(child)
+    assert (status, err.text()) == (
+        EXIT_TERMINATED,
+        '*** Interrupted: 1 of 20 numbers checked.\n',
+    )
+    assert left == []
+
+
+@pytest.mark.parametrize('start_method', START_METHODS)
+def test_sigkill_to_the_script_ends_its_workers_too(
+    start_method: str, tmp_path: Path
+) -> None:
+    """SIGKILL cannot be caught, yet no worker outlives the script: each watches
+    the script's process and ends with it, and so do the forkserver and the
+    resource tracker, once nothing holds their pipes."""
+    child, _, _ = start_the_real_run(tmp_path, start_method)
+    try:
+        child.kill()
+        child.wait(LONG_TIMEOUT)
+        left = nothing_left(child)
+    finally:
+        stop(child)
+    assert left == []
+
+
+def test_a_closed_stdout_ends_the_run_quietly(tmp_path: Path) -> None:
+    """``proc_pool.py 2 | head -1``: once head has its line and leaves, the script's
+    next line finds the pipe closed; it ends at once with status 141, as SIGPIPE ends
+    a coreutils program, and no traceback."""
+    status, head, err = run_into_head('proc_pool.py', '2', lines=1, cwd=tmp_path)
+    assert (status, err) == (EXIT_CLOSED_PIPE, '')
+    assert head == f'{HEADER}\n'
 
 
 def test_help_explains_the_optional_worker_count(

@@ -10,18 +10,17 @@ line, a short race end to end, and Ctrl-C in the middle of a race.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness import ideal_cpu, ideal_io, interrupts_held, parse_report, stop
+from harness import ideal_cpu, ideal_io, parse_report, still_running, stop
 from race import (
     Round,
     Rounds,
@@ -38,9 +37,9 @@ from race import (
 from tests.support import (
     EXIT_INTERRUPTED,
     LONG_TIMEOUT,
-    SHORT_TIMEOUT,
     ctrl_c,
     needs_python,
+    nothing_left,
     run_script,
     start_script,
 )
@@ -79,18 +78,6 @@ def server_pid(output: str) -> int:
     match = re.search(r'^Flag server \(pid (\d+)\)', output, re.MULTILINE)
     assert match, output
     return int(match[1])
-
-
-def children(pid: int) -> set[int]:
-    """The processes whose parent is pid, read from Linux's /proc."""
-    found = set()
-    for stat in Path('/proc').glob('[0-9]*/stat'):
-        with contextlib.suppress(OSError):
-            # Field 2, the command name, is in parentheses and may hold spaces.
-            fields = stat.read_text().rpartition(')')[2].split()
-            if int(fields[1]) == pid:
-                found.add(int(stat.parent.name))
-    return found
 
 
 # --- the ideal times ------------------------------------------------------------------
@@ -332,15 +319,6 @@ def test_report_of_the_first_series_gives_the_time_only() -> None:
     assert parse_report(output) == {'elapsed': 0.42}
 
 
-def test_ctrl_c_while_a_child_starts_is_held_until_its_pid_is_known() -> None:
-    """Between fork and Popen's return, Ctrl-C is noted, not raised, so none is lost."""
-    before = signal.getsignal(signal.SIGINT)
-    with interrupts_held() as caught:
-        signal.raise_signal(signal.SIGINT)
-    assert caught == [signal.SIGINT]
-    assert signal.getsignal(signal.SIGINT) is before
-
-
 # --- the command line -----------------------------------------------------------------
 
 
@@ -430,46 +408,65 @@ def one_run_finished(lines: list[str]) -> bool:
     return any(line.startswith('  flags2_sequential.py') for line in lines)
 
 
+def start_a_race_with_a_downloader_running(folder: Path) -> Any:
+    """A race of three codes, once its second downloader runs: its flag server and
+    that downloader, each a process the race started, are running."""
+    argv = ['--delay', '0.1', '--numbers', '1', '--rounds', '1', 'CN', 'IN', 'US']
+    race, out, err = start_script(
+        'race.py', *argv, cwd=folder, env={'TMPDIR': str(folder)}
+    )
+    assert out.wait_until(one_run_finished, LONG_TIMEOUT), out.lines
+    deadline = time.monotonic() + LONG_TIMEOUT
+    while not any('flags2_threadpool.py' in p for p in still_running(race)):
+        assert time.monotonic() < deadline, 'the second downloader did not start'
+        time.sleep(0.01)
+    return race, out, err
+
+
 @pytest.fixture(scope='module')
 def interrupted_race(
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[int, str, str, list[int]]:
+) -> tuple[int, str, str, list[str]]:
     """A race stopped by Ctrl-C while its second downloader runs: its exit status,
-    its stdout and stderr, and the processes it had started."""
-    cwd = tmp_path_factory.mktemp('interrupted_race')
-    argv = ['--delay', '0.1', '--numbers', '1', '--rounds', '1', 'CN', 'IN', 'US']
-    race, out, err = start_script('race.py', *argv, cwd=cwd)
+    its stdout and stderr, and what it left: processes, then files in its TMPDIR."""
+    folder = tmp_path_factory.mktemp('interrupted_race')
+    race, out, err = start_a_race_with_a_downloader_running(folder)
     try:
-        assert out.wait_until(one_run_finished, LONG_TIMEOUT), out.lines
-        with out.changed:
-            server = server_pid('\n'.join(out.lines))
-        deadline = time.monotonic() + SHORT_TIMEOUT
-        while not (downloaders := children(race.pid) - {server}):
-            assert time.monotonic() < deadline, 'the second downloader did not start'
-            time.sleep(0.01)
         status = ctrl_c(race)
-        return status, out.text(), err.text(), [server, *downloaders]
+        left = nothing_left(race) + [p.name for p in folder.glob('race-*')]
+        return status, out.text(), err.text(), left
     finally:
         stop(race)  # after reading all it printed: this closes the pipes
 
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
-def test_ctrl_c_mid_race_exits_130_and_leaves_no_child(
-    interrupted_race: tuple[int, str, str, list[int]],
+def test_ctrl_c_mid_race_exits_130_and_leaves_nothing_behind(
+    interrupted_race: tuple[int, str, str, list[str]],
 ) -> None:
-    """Ctrl-C in the middle of a download exits with status 130, and neither the server
-    nor the downloader survives."""
-    status, out, err, started = interrupted_race
+    """Ctrl-C in the middle of a download exits with status 130: neither the server
+    nor the downloader survives, and the race's temporary folder is gone."""
+    status, out, err, left = interrupted_race
     assert status == EXIT_INTERRUPTED, out + err
-    leaked = [pid for pid in started if alive(pid)]
-    for pid in leaked:  # leave the machine clean, then fail
-        os.kill(pid, signal.SIGKILL)
-    assert leaked == []
+    assert left == []
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
+def test_sigkill_mid_race_leaves_no_process_behind(tmp_path: Path) -> None:
+    """SIGKILL cannot be caught, yet the race's flag server and its downloader end
+    with it: each watches the process that started it (STOP_WITH_PID)."""
+    race, _, _ = start_a_race_with_a_downloader_running(tmp_path)
+    try:
+        race.kill()
+        race.wait(LONG_TIMEOUT)
+        left = nothing_left(race)
+    finally:
+        stop(race)
+    assert left == []
 
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
 def test_ctrl_c_mid_race_prints_the_table_of_the_runs_that_finished(
-    interrupted_race: tuple[int, str, str, list[int]],
+    interrupted_race: tuple[int, str, str, list[str]],
 ) -> None:
     """After Ctrl-C the race prints the table of the runs that finished, with '-' for
     those cut short or never started, and no table for a race not begun."""
@@ -483,7 +480,7 @@ def test_ctrl_c_mid_race_prints_the_table_of_the_runs_that_finished(
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
 def test_ctrl_c_mid_race_says_so_in_one_line_on_stderr(
-    interrupted_race: tuple[int, str, str, list[int]],
+    interrupted_race: tuple[int, str, str, list[str]],
 ) -> None:
     """After Ctrl-C, stderr holds one line, '*** Interrupted: ...': no traceback, and
     nothing from the children."""

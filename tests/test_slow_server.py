@@ -35,12 +35,13 @@ from harness import READY_LINE, FlagServer
 from slow_server import LABELS, Behaviour
 from tests.support import (
     CHAPTER,
-    EXIT_INTERRUPTED,
     LONG_TIMEOUT,
     SHORT_TIMEOUT,
-    ctrl_c,
+    end_by,
+    nothing_left,
     run_script,
     start_script,
+    status_of,
 )
 
 Factory = Callable[..., FlagServer]
@@ -348,25 +349,55 @@ IGNORING_CTRL_C = (
 
 @pytest.mark.skipif(sys.platform == 'win32', reason='POSIX signals')
 @pytest.mark.parametrize(
-    'launcher',
+    ('launcher', 'ending'),
     [
-        pytest.param([], id='default-handler'),
-        pytest.param(['-c', IGNORING_CTRL_C], id='started-with-ctrl-c-ignored'),
+        pytest.param([], 'ctrl-c', id='ctrl-c'),
+        pytest.param(['-c', IGNORING_CTRL_C], 'ctrl-c', id='ctrl-c-ignored-at-start'),
+        pytest.param([], 'sigterm', id='sigterm'),
     ],
 )
-def test_ctrl_c_exits_130_and_prints_nothing(
-    tmp_path: Path, launcher: list[str]
+def test_ctrl_c_or_sigterm_stops_it_and_prints_nothing(
+    tmp_path: Path, launcher: list[str], ending: str
 ) -> None:
-    """Ctrl-C stops the server with status 130 and no traceback, even if ignored."""
+    """Ctrl-C stops the server with status 130 and no traceback, even if it was
+    started with Ctrl-C ignored; SIGTERM with status 143."""
     server = str(CHAPTER / 'slow_server.py')
     child, out, err = start_script(*launcher, server, '0', cwd=tmp_path)
     try:
         assert out.wait_until(bool, LONG_TIMEOUT), err.lines
-        assert ctrl_c(child) == EXIT_INTERRUPTED
+        assert end_by(ending, child) == status_of(ending)
     finally:
         harness.stop(child)
     assert err.text() == ''
     assert READY_LINE.fullmatch(out.text().removesuffix('\n'))
+
+
+# A program that starts a flag server through harness, says its pid, and waits.
+STARTER = f"""
+import sys, threading
+sys.path.insert(0, {str(CHAPTER)!r})
+import harness
+print(harness.FlagServer().process.pid, flush=True)
+threading.Event().wait()
+"""
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')
+def test_a_server_started_through_harness_ends_with_its_starter(tmp_path: Path) -> None:
+    """The servers of race.py, of the benchmarks and of this spec end when the
+    process that started them is killed, even by SIGKILL, which it cannot catch:
+    each watches its starter (STOP_WITH_PID, see stopping.py)."""
+    starter, out, _ = start_script('-c', STARTER, cwd=tmp_path)
+    try:
+        assert out.wait_until(bool, LONG_TIMEOUT)
+        running = [int(p.split()[0]) for p in harness.still_running(starter)]
+        starter.kill()
+        starter.wait(LONG_TIMEOUT)
+        left = nothing_left(starter)
+    finally:
+        harness.stop(starter)
+    assert int(out.lines[0]) in running  # the server ran, as the starter's child
+    assert left == []
 
 
 def test_labels_name_the_three_servers_of_the_clients() -> None:

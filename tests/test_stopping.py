@@ -1,0 +1,98 @@
+"""Every script behaves alike: stopping.py, the one place where each way a run ends is
+handled, seen from inside (the runs of each script show it from outside).
+
+A script imports stopping first; Python's start-up is all that runs before it. In any
+other process, this one included, the module must change nothing global, so these
+tests can import the scripts; and a save in progress, in any thread, must end before a
+stop does, so that no temporary file stays behind.
+"""
+
+from __future__ import annotations
+
+import stopping
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import download_support
+from tests.support import SHORT_TIMEOUT
+
+
+def test_imported_by_a_test_it_changes_nothing_global() -> None:
+    """Here stopping is a library: Ctrl-C is still Python's KeyboardInterrupt, stdout
+    and stderr are the test's own, and no signal is blocked."""
+    assert stopping.ROLE == 'library'
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not isinstance(sys.stdout, stopping._Output)
+    assert not stopping.STOP_SIGNALS & signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_reporting_turns_a_keyboard_interrupt_into_the_report_and_status_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Outside a script, a KeyboardInterrupt in the block prints what the report says
+    at that moment, and becomes SystemExit(130)."""
+    done: list[str] = []
+
+    def work() -> None:
+        with stopping.reporting(lambda: f'*** Interrupted: {len(done)} done.'):
+            done.append('one')
+            raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as exited:
+        work()
+    assert exited.value.code == 130
+    assert capsys.readouterr() == ('', '*** Interrupted: 1 done.\n')
+
+
+def test_end_prints_one_line_and_exits_with_the_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Outside a script, end(status, line) is the line on stderr and SystemExit."""
+    with pytest.raises(SystemExit) as exited:
+        stopping.end(1, '*** Cannot write the output: No space left on device.')
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == (
+        '*** Cannot write the output: No space left on device.\n'
+    )
+
+
+def test_a_stop_waits_for_a_save_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save holds its folder's lock while it writes; the stop takes that lock for
+    good, so it waits for the save under way, here in another thread, to end: the
+    flag is whole and its temporary file gone before the process would exit."""
+    writing, release = threading.Event(), threading.Event()
+    record: list[str] = []
+    write_bytes = Path.write_bytes
+
+    def slow_write(path: Path, data: bytes) -> int:
+        writing.set()
+        assert release.wait(SHORT_TIMEOUT)
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, 'write_bytes', slow_write)
+    monkeypatch.setattr(download_support, '_folders', set())
+    save = threading.Thread(
+        target=lambda: (
+            download_support.save_atomically(tmp_path / 'CN.gif', b'GIF89a'),
+            record.append('saved'),
+        )
+    )
+    save.start()
+    assert writing.wait(SHORT_TIMEOUT)
+    stop = threading.Thread(
+        target=lambda: (download_support._wait_for_saves(), record.append('stopped'))
+    )
+    stop.start()
+    record.append('released')
+    release.set()
+    save.join(SHORT_TIMEOUT)
+    stop.join(SHORT_TIMEOUT)
+    assert record == ['released', 'saved', 'stopped']
+    assert [p.name for p in tmp_path.iterdir()] == ['CN.gif']
