@@ -281,7 +281,7 @@ def render(tests: list[Test], measured_on: str, figures: list[Figure]) -> str:
             if claim.measured:
                 text += ' *(measured)*'
             if claim.versions:
-                text += f' *Python {claim.versions}*'
+                text += f' *({claim.versions.removesuffix(".")})*'
             cells = [[text]]
             for figure in measures[claim.id]:  # the proof of a measured claim first
                 link = f'[`{figure.benchmark}`](benchmarks/{figure.benchmark}.py)'
@@ -321,9 +321,7 @@ def check_proofs(
 ) -> None:
     for claim_id, claim in ALL.items():
         if claim.measured and not any(claim_id in f.cites for f in figures):
-            problems[f'{claim_id} is measured but {RESULTS} has no figure for it'] = (
-                None
-            )
+            problems[f'{claim_id} is measured, but no figure in {RESULTS}'] = None
         elif not claim.measured and not any(claim_id in t.cites for t in tests):
             problems[f'{claim_id} has no proof: no test cites it'] = None
 
