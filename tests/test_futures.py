@@ -51,9 +51,9 @@ def test_submit_runs_the_call_in_a_worker_of_the_pool(executor: Executor) -> Non
 def test_done_result_and_exception_wait_for_the_call_then_give_its_outcome(
     executor: Executor, make_gates: MakeGates
 ) -> None:
-    """While the call runs, done() is False and result(timeout=...) or exception(
-    timeout=...) raise TimeoutError; once it returns, done() is True, result() gives
-    its value and exception() None."""
+    """While the call runs, done() is False and result() or exception() with a
+    timeout raise TimeoutError; once it returns, done() is True, result() gives its
+    value and exception() None."""
     [gate] = make_gates(1)
     future = executor.submit(held, 4, gate)
     assert gate.started.wait(SHORT_TIMEOUT)

@@ -78,9 +78,10 @@ class Pythons(NamedTuple):  # the Pythons a case runs on: from, up to (excluded)
 
     def __str__(self) -> str:
         low = f'{self.low[0]}.{self.low[1]}'
-        if self.high is None:
+        last = None if self.high is None else f'{self.high[0]}.{self.high[1] - 1}'
+        if last is None:
             return f'{low}+'
-        return f'{low}\N{EN DASH}{self.high[0]}.{self.high[1] - 1}'
+        return low if last == low else f'{low}\N{EN DASH}{last}'
 
 
 class Case(NamedTuple):  # one collected item
