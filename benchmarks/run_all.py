@@ -1,8 +1,11 @@
 """Run every benchmark and write their figures as one Markdown table.
 
 The table goes to standard output and to benchmarks/RESULTS.md, under a line that names
-the machine: its CPU, its core count and the Python that ran. The Dask benchmark runs
-only where dask.distributed is installed (``--group cluster``).
+the machine: its CPU, its core count and the Python that ran. A benchmark's ``CLAIMS``
+maps some of its figures to the ids of the chapter's claims they measure
+(tests/claims.py); the table shows them, and tools/spec_page.py puts each figure under
+its claims in SPEC.md. The Dask benchmark runs only where dask.distributed is installed
+(``--group cluster``).
 
     $ python benchmarks/run_all.py
 """
@@ -17,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ['flags2_speed', 'process_pool', 'suite_time']
+BENCHMARKS = ['flags_speed', 'pool_cost', 'process_pool', 'flags2_speed', 'suite_time']
 OPTIONAL = {'cluster_overhead': 'distributed'}  # benchmark: the module it needs
 RESULTS = HERE / 'RESULTS.md'
 
@@ -42,11 +45,15 @@ def cell(value: object) -> str:
     return f'{value:.2f}' if isinstance(value, float) else str(value)
 
 
-def markdown(results: Mapping[str, Mapping[str, object]]) -> list[str]:
-    lines = ['| Benchmark | Figure | Value |', '|---|---|--:|']
+def markdown(
+    results: Mapping[str, Mapping[str, object]],
+    claims: Mapping[str, Mapping[str, str]],
+) -> list[str]:
+    lines = ['| Benchmark | Claims | Figure | Value |', '|---|---|---|--:|']
     for benchmark, figures in results.items():
         for figure, value in figures.items():
-            lines.append(f'| {benchmark} | {figure} | {cell(value)} |')
+            ids = claims[benchmark].get(figure, '')
+            lines.append(f'| {benchmark} | {ids} | {figure} | {cell(value)} |')
     return lines
 
 
@@ -55,16 +62,20 @@ def main() -> None:
     names = BENCHMARKS + [
         name for name, needs in OPTIONAL.items() if importlib.util.find_spec(needs)
     ]
-    results = {}
+    results, claims = {}, {}
     for name in names:
         print(f'\n## {name}', flush=True)
-        run: Callable[[], Mapping[str, object]] = importlib.import_module(name).main
+        module = importlib.import_module(name)
+        run: Callable[[], Mapping[str, object]] = module.main
         results[name] = run()
+        claims[name] = getattr(module, 'CLAIMS', {})
+        if unknown := set(claims[name]) - set(results[name]):
+            sys.exit(f'*** {name}.CLAIMS names figures it did not report: {unknown}')
     stamp = time.strftime('%Y-%m-%d')
     report = [
         f'Measured on {stamp} with `python benchmarks/run_all.py`; {machine()}.',
         '',
-        *markdown(results),
+        *markdown(results, claims),
     ]
     print('', *report, sep='\n')
     RESULTS.write_text('\n'.join(report) + '\n')

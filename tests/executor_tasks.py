@@ -77,6 +77,20 @@ def square(n: int) -> int:
     return n * n
 
 
+def whereabouts() -> tuple[int, int]:
+    """The process and the thread that run the call (imports paid for by the caller)."""
+    import os
+    import threading
+
+    return os.getpid(), threading.get_ident()
+
+
+def held_whereabouts(n: int, gate: Gate) -> tuple[int, int]:
+    """``held``, then where it ran: which worker took the call."""
+    held(n, gate)
+    return whereabouts()
+
+
 def counter_value(increment: int) -> int:
     """Add to a module global and return it: module state is per interpreter."""
     global COUNTER

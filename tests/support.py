@@ -20,7 +20,11 @@ The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md
   servers", "What Python 3.14 adds", "Every script behaves alike" or "Beyond the book".
 - A test's name states the behaviour; the first sentence of its docstring states the
   claim. Parameters have ids made of words: ``pytest.param(..., id='no-scheme')``.
-- A claim that needs a newer Python is marked with ``needs_python(3, 14)``.
+- A claim that needs a newer Python is marked with ``needs_python(3, 14)``, one that
+  holds only before a version with ``older_python(3, 14)``.
+- A test that proves a claim of the chapter cites its id (tests/claims.py) with
+  ``@pytest.mark.claims('C17')``; a test that cites none documents what goes beyond
+  the chapter.
 - No sleep that hopes, no wall-clock upper bound: order is forced with events,
   barriers, respx side effects or a line waited for; promptness is for benchmarks.
 """
@@ -61,6 +65,14 @@ def needs_python(major: int, minor: int) -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         sys.version_info < (major, minor),
         reason=f'needs Python {major}.{minor} or newer',
+    )
+
+
+def older_python(major: int, minor: int) -> pytest.MarkDecorator:
+    """Skip from that Python on: a claim that changed; spec_page reads the reason."""
+    return pytest.mark.skipif(
+        sys.version_info >= (major, minor),
+        reason=f'needs Python older than {major}.{minor}',
     )
 
 

@@ -58,6 +58,7 @@ def state(future: futures.Future[Any]) -> str:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C17')
 def test_as_completed_yields_futures_in_the_order_they_finish(
     respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -79,6 +80,7 @@ def test_as_completed_yields_futures_in_the_order_they_finish(
     assert capsys.readouterr().out == 'IN BR CN '
 
 
+@pytest.mark.claims('C17')
 def test_as_completed_yields_each_future_once_however_often_it_is_given() -> None:
     """Duplicates in the input come out once; finished futures come out at once."""
     done: list[futures.Future[str]] = [futures.Future() for _ in CODES]
@@ -92,6 +94,7 @@ def test_as_completed_yields_each_future_once_however_often_it_is_given() -> Non
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C16')
 def test_a_future_repr_shows_pending_running_and_finished(
     respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -120,6 +123,7 @@ def test_a_future_repr_shows_pending_running_and_finished(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C16')
 def test_a_future_repr_shows_the_exception_it_raised(
     respx_mock: respx.MockRouter,
 ) -> None:
@@ -157,6 +161,7 @@ class RecordingPool(futures.ThreadPoolExecutor):
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C16', 'C29')
 def test_download_many_runs_three_downloads_at_once_and_the_rest_wait_pending(
     respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,7 @@ from tests.support import (
     Transcript,
     ctrl_c,
     needs_python,
+    older_python,
     run_script,
     start_script,
 )
@@ -94,6 +95,7 @@ def test_loiter_says_what_it_does_indented_by_n_tabs_and_returns_n_times_10(
     ]
 
 
+@pytest.mark.claims('C28')
 def test_arguments_says_when_each_argument_is_taken(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -178,6 +180,7 @@ def ends(n: int) -> str:
     return '\t' * n + f'loiter({n}): done.'
 
 
+@pytest.mark.claims('C28', 'C29', 'C30')
 def test_main_shows_the_order_the_chapter_describes(run: Run) -> None:
     """map takes every argument at once and returns a generator; results come in order.
 
@@ -215,6 +218,7 @@ def test_main_shows_the_order_the_chapter_describes(run: Run) -> None:
     assert run.chart() == []  # the plain run draws no chart
 
 
+@pytest.mark.claims('C29')
 def test_timeline_shows_when_each_task_queued_ran_and_was_taken(run: Run) -> None:
     """--timeline charts the run above: loiter(4) queues for 1s, none waits to be taken.
 
@@ -255,6 +259,7 @@ def run_reversed(run: Run, *options: str) -> None:
     done.result(SHORT_TIMEOUT)
 
 
+@pytest.mark.claims('C30')
 def test_timeline_shows_head_of_line_blocking(run: Run) -> None:
     """With the longest task first, the shorter ones finish and wait for it (--reverse).
 
@@ -447,7 +452,7 @@ def test_buffersize_must_be_a_whole_number_from_1(
     )
 
 
-@pytest.mark.skipif(MAP_HAS_BUFFERSIZE, reason='Executor.map takes buffersize here')
+@older_python(3, 14)  # Executor.map takes buffersize from 3.14 on
 def test_buffersize_is_a_usage_error_where_map_lacks_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

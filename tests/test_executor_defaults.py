@@ -44,18 +44,21 @@ def many_cpus(monkeypatch: pytest.MonkeyPatch) -> int:
     return 100
 
 
+@pytest.mark.claims('C11')
 def test_thread_pool_default_is_the_cpu_count_plus_4() -> None:
     """ThreadPoolExecutor() leaves room for I/O-bound work: CPUs + 4 threads."""
     with ThreadPoolExecutor() as executor:
         assert max_workers(executor) == min(32, getattr(os, CPU_COUNT)() + 4)
 
 
+@pytest.mark.claims('C11')
 def test_thread_pool_default_is_32_at_most(many_cpus: int) -> None:
     """On a machine with many CPUs the thread pool stops at 32 threads."""
     with ThreadPoolExecutor() as executor:
         assert max_workers(executor) == 32
 
 
+@pytest.mark.claims('C21')
 def test_process_pool_default_is_the_cpu_count(mp_context: BaseContext) -> None:
     """ProcessPoolExecutor() starts one process per CPU."""
     # The start method does not change the default; forkserver keeps the test safe.
@@ -63,6 +66,7 @@ def test_process_pool_default_is_the_cpu_count(mp_context: BaseContext) -> None:
         assert max_workers(executor) == getattr(os, CPU_COUNT)()
 
 
+@pytest.mark.claims('C21')
 def test_process_pool_default_has_no_cap_of_32(
     many_cpus: int, mp_context: BaseContext
 ) -> None:
@@ -71,6 +75,7 @@ def test_process_pool_default_has_no_cap_of_32(
         assert max_workers(executor) == many_cpus
 
 
+@pytest.mark.claims('C11', 'C21')
 def test_pools_count_the_cpus_this_process_may_use_from_python_3_13(
     cpus: int, mp_context: BaseContext
 ) -> None:

@@ -8,7 +8,6 @@ takes a pool of its own.
 """
 
 import itertools
-import sys
 from collections.abc import Iterator
 from concurrent import futures
 from concurrent.futures import Executor
@@ -16,7 +15,7 @@ from concurrent.futures import Executor
 import pytest
 
 from tests.executor_tasks import WORKERS, Gate, MakeGates, held, square
-from tests.support import SHORT_TIMEOUT, needs_python
+from tests.support import SHORT_TIMEOUT, needs_python, older_python
 
 
 def started(gate: Gate) -> bool:
@@ -27,6 +26,7 @@ def finished(gate: Gate) -> bool:
     return gate.finished.wait(SHORT_TIMEOUT)
 
 
+@pytest.mark.claims('C10', 'C28')
 def test_map_returns_before_any_task_finishes(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -39,6 +39,7 @@ def test_map_returns_before_any_task_finishes(
     assert list(results) == [n * 10 for n in range(WORKERS)]
 
 
+@pytest.mark.claims('C28')
 def test_map_submits_every_task_at_call_time(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -61,6 +62,7 @@ def test_map_submits_every_task_at_call_time(
     assert list(results) == [n * 10 for n in range(count)]
 
 
+@pytest.mark.claims('C08', 'C30')
 def test_map_yields_results_in_input_order_when_tasks_finish_in_reverse(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -74,6 +76,7 @@ def test_map_yields_results_in_input_order_when_tasks_finish_in_reverse(
     assert list(results) == [n * 10 for n in range(WORKERS)]
 
 
+@pytest.mark.claims('C30')
 def test_map_blocks_on_the_earliest_unfinished_task(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -92,6 +95,7 @@ def test_map_blocks_on_the_earliest_unfinished_task(
     assert not gates[0].finished.is_set()
 
 
+@pytest.mark.claims('C10')
 def test_map_raises_the_exception_of_task_k_when_result_k_is_reached(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -109,6 +113,7 @@ def test_map_raises_the_exception_of_task_k_when_result_k_is_reached(
         next(results)
 
 
+@pytest.mark.claims('C09')
 def test_leaving_the_with_block_waits_for_every_task(
     fresh_executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -126,6 +131,7 @@ def test_leaving_the_with_block_waits_for_every_task(
     assert [gate.finished.is_set() for gate in gates] == [True, True]
 
 
+@pytest.mark.claims('C15', 'C17')
 def test_as_completed_yields_futures_in_the_order_they_finish(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -145,6 +151,7 @@ def test_as_completed_yields_futures_in_the_order_they_finish(
 
 
 @needs_python(3, 14)
+@pytest.mark.claims('C28')
 def test_map_with_buffersize_submits_only_that_many_calls_ahead(
     executor: Executor, make_gates: MakeGates
 ) -> None:
@@ -181,7 +188,8 @@ def test_map_with_buffersize_works_on_an_endless_input(executor: Executor) -> No
     assert list(itertools.islice(results, 10)) == [n * n for n in range(10)]
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 14), reason='this map takes a buffersize')
+@older_python(3, 14)  # this map takes a buffersize
+@pytest.mark.claims('C28')
 def test_map_has_no_buffersize_before_python_3_14() -> None:
     """Before 3.14 map takes every argument at once, and buffersize is a TypeError."""
     with futures.ThreadPoolExecutor(1) as pool, pytest.raises(TypeError):

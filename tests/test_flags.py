@@ -45,6 +45,7 @@ def _flags_here(flags_here: Path) -> None:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C03')
 def test_get_flag_requests_the_lower_cased_url(respx_mock: respx.MockRouter) -> None:
     """The site's paths are lower case (/cn/cn.gif); the codes are upper case."""
     route = respx_mock.get('/cn/cn.gif').respond(content=b'GIF89a-cn')
@@ -55,6 +56,7 @@ def test_get_flag_requests_the_lower_cased_url(respx_mock: respx.MockRouter) -> 
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C03')
 def test_get_flag_follows_redirects(respx_mock: respx.MockRouter) -> None:
     """get_flag follows redirects (httpx does not by default) and returns the target."""
     moved = respx_mock.get('/br/br.gif').respond(
@@ -69,6 +71,7 @@ def test_get_flag_follows_redirects(respx_mock: respx.MockRouter) -> None:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C03')
 def test_get_flag_raises_http_status_error_on_404(respx_mock: respx.MockRouter) -> None:
     """An error status is an exception, not an HTML error page saved as a GIF."""
     respx_mock.get('/zz/zz.gif').respond(404)
@@ -78,6 +81,7 @@ def test_get_flag_raises_http_status_error_on_404(respx_mock: respx.MockRouter) 
     assert excinfo.value.response.status_code == 404
 
 
+@pytest.mark.claims('C02')
 def test_save_flag_writes_exactly_the_bytes_and_leaves_nothing_else(
     tmp_path: Path,
 ) -> None:
@@ -121,6 +125,7 @@ def test_a_failed_save_leaves_the_existing_file_intact(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C02')
 def test_download_many_works_in_sorted_order_and_returns_the_count(
     respx_mock: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -154,6 +159,7 @@ def test_download_many_of_no_codes_returns_zero(
     assert capsys.readouterr().out == ''
 
 
+@pytest.mark.claims('C04')
 def test_main_prints_the_count_and_the_elapsed_time(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -332,6 +338,7 @@ def test_an_argument_is_a_usage_error_with_status_2(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C02', 'C04')
 def test_the_script_downloads_every_flag_into_the_working_directory(
     respx_mock: respx.MockRouter,
     monkeypatch: pytest.MonkeyPatch,

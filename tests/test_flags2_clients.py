@@ -107,6 +107,7 @@ ANSWERS = [
 
 @pytest.mark.parametrize(('answer', 'expected', 'line'), ANSWERS)
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C32')
 def test_each_answer_counts_as_ok_not_found_or_an_error_with_its_cause(
     client: ModuleType,
     respx_mock: respx.MockRouter,
@@ -159,6 +160,7 @@ def serve_mix(respx_mock: respx.MockRouter) -> None:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C32')
 def test_the_counter_adds_up_to_the_codes_and_each_line_is_whole(
     client: ModuleType, respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,6 +177,7 @@ def test_the_counter_adds_up_to_the_codes_and_each_line_is_whole(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C32')
 def test_the_final_report_names_the_causes_of_the_errors_without_verbose(
     client: ModuleType,
     respx_mock: respx.MockRouter,
@@ -205,6 +208,7 @@ def test_the_final_report_names_the_causes_of_the_errors_without_verbose(
     ],
 )
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C33')
 def test_a_progress_bar_on_stderr_unless_verbose(
     client: ModuleType,
     respx_mock: respx.MockRouter,
@@ -263,6 +267,7 @@ def test_one_http_client_serves_every_request_of_a_run(
 
 @pytest.mark.parametrize('client', ['threadpool', 'asyncio'], indirect=True)
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C34')
 def test_the_pool_has_a_connection_for_every_request_in_flight(
     client: ModuleType,
     respx_mock: respx.MockRouter,
@@ -315,6 +320,7 @@ class InFlight:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C34')
 def test_max_req_requests_are_in_flight_at_once_and_no_more(
     client: ModuleType, respx_mock: respx.MockRouter
 ) -> None:
@@ -536,6 +542,7 @@ def test_a_failed_save_ends_the_download_and_leaves_the_old_file_and_no_part_fil
         pytest.param('asyncio', 5, 1000, id='asyncio'),
     ],
 )
+@pytest.mark.claims('C31', 'C34')
 def test_each_script_runs_main_with_its_own_concurrency_limits(
     client_name: str, default: int, maximum: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -260,6 +260,7 @@ def test_an_explicit_base_url_is_used_without_a_trailing_slash(
         pytest.param(['-a'], 1, 1, 1, id='sequential-default'),
     ],
 )
+@pytest.mark.claims('C34')
 def test_max_req_is_capped_by_the_number_of_codes(
     argv: list[str], default_req: int, max_req: int, expected: int, in_tmp: Path
 ) -> None:
@@ -279,6 +280,7 @@ def test_max_req_is_capped_by_the_number_of_codes(
         pytest.param(['-m', '2'], 1, id='sequential-2'),
     ],
 )
+@pytest.mark.claims('C34')
 def test_max_req_above_the_client_maximum_is_a_usage_error(
     argv: list[str],
     max_req: int,
@@ -311,6 +313,7 @@ def test_verbose_is_passed_to_the_client(
 # --- The download folder --------------------------------------------------------------
 
 
+@pytest.mark.claims('C31')
 def test_the_download_folder_is_made_in_the_working_directory(in_tmp: Path) -> None:
     """DEST_DIR is ./downloaded, made before the downloads start."""
     downloads = FakeDownloads()
@@ -403,6 +406,7 @@ def test_a_folder_that_cannot_be_made_ends_the_run_with_one_line_before_the_head
         ),
     ],
 )
+@pytest.mark.claims('C31')
 def test_the_header_says_what_will_be_searched_and_how(
     argv: list[str],
     default_req: int,
@@ -457,6 +461,7 @@ def test_the_header_says_what_will_be_searched_and_how(
                      id='causes-counted-in-alphabetical-order'),
     ],
 )  # fmt: skip
+@pytest.mark.claims('C31', 'C32')
 def test_the_final_report_has_the_three_counts_the_causes_and_the_time(
     outcomes: list[Outcome],
     lines: list[str],
@@ -494,6 +499,7 @@ def test_the_final_report_has_the_three_counts_the_causes_and_the_time(
                      id='failed-save'),
     ],
 )  # fmt: skip
+@pytest.mark.claims('C32')
 def test_an_error_is_counted_by_its_cause_and_shown_with_its_details(
     exc: Exception, outcome: Outcome, line: str
 ) -> None:
@@ -648,6 +654,7 @@ LIMITS = {
 }
 
 
+@pytest.mark.claims('C31')
 def test_each_client_shows_its_usage_and_concurrency_limits(
     client: ModuleType, prog: str, in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

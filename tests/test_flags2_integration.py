@@ -89,6 +89,7 @@ def codes(requests: list[harness.Request], status: int) -> set[str]:
 # --- Against slow_server.py -----------------------------------------------------------
 
 
+@pytest.mark.claims('C31', 'C33')
 def test_each_client_downloads_from_the_local_server_with_a_progress_bar(
     client: ModuleType,
     flag_server: FlagServer,
@@ -110,6 +111,7 @@ def test_each_client_downloads_from_the_local_server_with_a_progress_bar(
     assert logged == Counter({200: 15, 404: 11})
 
 
+@pytest.mark.claims('C32')
 def test_counts_equal_what_a_seeded_error_server_logged(
     client: ModuleType, error_server: FlagServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -136,6 +138,7 @@ def test_counts_equal_what_a_seeded_error_server_logged(
     assert status == 1
 
 
+@pytest.mark.claims('C31')
 def test_saved_files_hold_exactly_the_bytes_the_server_serves(
     client: ModuleType, flag_server: FlagServer, in_tmp: Path
 ) -> None:
@@ -157,6 +160,7 @@ def test_saved_files_hold_exactly_the_bytes_the_server_serves(
 
 
 @pytest.mark.parametrize('client', ['threadpool', 'asyncio'], indirect=True)
+@pytest.mark.claims('C34')
 def test_over_a_hundred_requests_at_once_download_without_an_error(
     client: ModuleType, flag_server: FlagServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,6 +179,7 @@ def test_over_a_hundred_requests_at_once_download_without_an_error(
     assert Counter(r.status for r in logged) == Counter({200: 101})
 
 
+@pytest.mark.claims('C32')
 def test_a_server_that_never_answers_makes_every_request_an_error(
     client: ModuleType,
     stalling_server: FlagServer,

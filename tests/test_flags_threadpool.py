@@ -62,6 +62,7 @@ def serve_in_reverse(respx_mock: respx.MockRouter, transcript: Transcript) -> No
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C07')
 def test_download_one_saves_the_flag_prints_the_code_and_returns_it(
     respx_mock: respx.MockRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,6 +75,7 @@ def test_download_one_saves_the_flag_prints_the_code_and_returns_it(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C01', 'C07', 'C08')
 def test_download_many_downloads_every_code_once_and_returns_the_count(
     respx_mock: respx.MockRouter, tmp_path: Path
 ) -> None:
@@ -92,6 +94,7 @@ def test_download_many_downloads_every_code_once_and_returns_the_count(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C08')
 def test_map_returns_the_results_in_input_order_whatever_the_finishing_order(
     respx_mock: respx.MockRouter,
 ) -> None:
@@ -107,6 +110,7 @@ def test_map_returns_the_results_in_input_order_whatever_the_finishing_order(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C10')
 def test_download_many_raises_the_error_of_a_failed_download(
     respx_mock: respx.MockRouter,
 ) -> None:
@@ -119,6 +123,7 @@ def test_download_many_raises_the_error_of_a_failed_download(
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C07')
 def test_the_script_downloads_every_flag_into_the_working_directory(
     respx_mock: respx.MockRouter,
     monkeypatch: pytest.MonkeyPatch,

@@ -74,6 +74,7 @@ def assert_one_result_per_scheduled_future(out: str, codes: list[str]) -> None:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C16', 'C17')
 def test_download_many_prints_each_scheduled_future_and_each_result_as_it_comes(
     respx_mock: respx.MockRouter, flags_here: Path
 ) -> None:
@@ -105,6 +106,7 @@ def test_download_many_prints_each_scheduled_future_and_each_result_as_it_comes(
     }
 
 
+@pytest.mark.claims('C20')
 def test_the_executors_are_threads_then_processes() -> None:
     """EXECUTORS names each pool the command line offers, threads (the default)
     first, and each pool has three workers."""
@@ -135,6 +137,7 @@ def test_python_3_14_adds_interpreters_to_the_executors() -> None:
     ],
 )  # fmt: skip
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C20')
 def test_the_command_line_picks_the_pool_that_runs_the_downloads(
     argv: list[str],
     kind: str,
@@ -235,6 +238,7 @@ def status_error(url: str) -> httpx.HTTPStatusError:
     raise AssertionError('raise_for_status let a 404 pass')
 
 
+@pytest.mark.claims('C24')
 def test_plain_pickle_cannot_bring_an_http_status_error_back() -> None:
     """Its constructor has required keyword-only arguments, so a 404 raised in a
     worker process could not travel back without help."""
@@ -248,6 +252,7 @@ def test_plain_pickle_cannot_bring_an_http_status_error_back() -> None:
 
 
 @pytest.mark.respx(base_url=BASE)
+@pytest.mark.claims('C24')
 def test_a_404_of_download_one_survives_pickling(
     respx_mock: respx.MockRouter, flags_here: Path
 ) -> None:
@@ -268,6 +273,7 @@ def test_a_404_of_download_one_survives_pickling(
 
 
 @pytest.mark.respx
+@pytest.mark.claims('C19')
 def test_a_respx_mock_reaches_threads_but_not_worker_processes(
     respx_mock: respx.MockRouter,
     flag_server: FlagServer,
@@ -308,6 +314,7 @@ def test_a_respx_mock_reaches_threads_but_not_worker_processes(
         pytest.param('interpreters', id='interpreters', marks=needs_python(3, 14)),
     ],
 )
+@pytest.mark.claims('C20')
 def test_the_script_downloads_every_flag_with_workers_of_each_kind(
     kind: str, flag_server: FlagServer, tmp_path: Path
 ) -> None:
@@ -330,6 +337,7 @@ def test_the_script_downloads_every_flag_with_workers_of_each_kind(
     assert saved == {cc: flag_gif(cc) for cc in flags.POP20_CC}
 
 
+@pytest.mark.claims('C24')
 def test_a_404_in_a_worker_process_ends_the_script_with_exactly_one_line(
     flag_server: FlagServer, tmp_path: Path
 ) -> None:

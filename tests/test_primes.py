@@ -79,6 +79,7 @@ def sieve(limit: int) -> list[int]:
     return [n for n, flag in enumerate(flags) if flag]
 
 
+@pytest.mark.claims('C25')
 def test_the_fixture_is_the_chapters_20_numbers_with_the_books_verdicts() -> None:
     """NUMBERS are the book's 20 numbers in ascending order; 9 of them are prime.
 
@@ -91,12 +92,14 @@ def test_the_fixture_is_the_chapters_20_numbers_with_the_books_verdicts() -> Non
     assert sum(flag for _, flag in PRIME_FIXTURE) == 9
 
 
+@pytest.mark.claims('C25')
 def test_the_fixture_agrees_with_an_independent_primality_test() -> None:
     """The book's verdicts are right, checked without trial division (Miller-Rabin)."""
     wrong = [n for n, flag in PRIME_FIXTURE if miller_rabin(n) is not flag]
     assert wrong == []
 
 
+@pytest.mark.claims('C25')
 def test_is_prime_agrees_with_the_fixture_where_it_is_quick() -> None:
     """is_prime gives the fixture's answer on the numbers with small factors, and 2."""
     quick = [(n, flag) for n, flag in PRIME_FIXTURE if is_quick(n)]

@@ -77,6 +77,7 @@ class FakeTime:
         return self.readings.pop(0)
 
 
+@pytest.mark.claims('C24', 'C26')
 def test_check_returns_the_number_its_primality_and_the_time_it_took(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -89,6 +90,7 @@ def test_check_returns_the_number_its_primality_and_the_time_it_took(
     assert check(10_007**2)[:2] == (10_007**2, False)
 
 
+@pytest.mark.claims('C20', 'C26')
 def test_check_numbers_prints_each_number_largest_first_with_its_flag(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -157,6 +159,7 @@ def pools(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], Any]]:
     return made
 
 
+@pytest.mark.claims('C25')
 def test_main_builds_a_pool_of_the_given_size(
     pools: list[tuple[tuple[Any, ...], Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -171,6 +174,7 @@ def test_main_builds_a_pool_of_the_given_size(
     assert out == "check_numbers(ProcessPoolExecutor, '2 processes')\n"
 
 
+@pytest.mark.claims('C21', 'C25')
 def test_main_prints_the_actual_default_worker_count(
     pools: list[tuple[tuple[Any, ...], Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -191,6 +195,7 @@ def test_main_prints_the_actual_default_worker_count(
         pytest.param('spawn', id='spawn'),
     ],
 )
+@pytest.mark.claims('C25')
 def test_the_script_works_under_every_start_method(
     start_method: str, tmp_path: Path
 ) -> None:

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.executor_tasks import square
-from tests.support import ROOT, SHORT_TIMEOUT, needs_python, run_script
+from tests.support import (
+    ROOT,
+    SHORT_TIMEOUT,
+    needs_python,
+    older_python,
+    run_script,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import SharedPools
@@ -48,9 +54,8 @@ def fresh_python() -> list[str]:
 
 
 @ON_LINUX
-@pytest.mark.skipif(
-    sys.version_info >= (3, 14), reason='forkserver replaced fork as the default'
-)
+@older_python(3, 14)  # forkserver replaced fork as the default
+@pytest.mark.claims('C19')
 def test_the_default_start_method_is_fork_before_python_3_14(
     fresh_python: list[str],
 ) -> None:
@@ -60,6 +65,7 @@ def test_the_default_start_method_is_fork_before_python_3_14(
 
 @ON_LINUX
 @needs_python(3, 14)
+@pytest.mark.claims('C19')
 def test_the_default_start_method_is_forkserver_from_python_3_14(
     fresh_python: list[str],
 ) -> None:
@@ -70,6 +76,7 @@ def test_the_default_start_method_is_forkserver_from_python_3_14(
     assert fresh_python[0] == 'forkserver'
 
 
+@pytest.mark.claims('C19')
 def test_a_process_pool_without_mp_context_uses_the_default_start_method(
     fresh_python: list[str],
 ) -> None:
@@ -81,6 +88,7 @@ def test_a_process_pool_without_mp_context_uses_the_default_start_method(
     assert pool_method == method
 
 
+@pytest.mark.claims('C24')
 def test_a_lambda_cannot_be_sent_to_a_process_pool(
     executor_pools: SharedPools,
 ) -> None:

@@ -1,4 +1,4 @@
-"""Every script behaves alike: stopping.py, the one place where each way a run ends is
+"""Ctrl-C and other endings: stopping.py, the one place where each way a run ends is
 handled, seen from inside (the runs of each script show it from outside).
 
 A script imports stopping first; Python's start-up is all that runs before it. In any
@@ -78,21 +78,22 @@ def test_a_stop_waits_for_a_save_in_progress(
 
     monkeypatch.setattr(Path, 'write_bytes', slow_write)
     monkeypatch.setattr(download_support, '_folders', set())
-    save = threading.Thread(
-        target=lambda: (
-            download_support.save_atomically(tmp_path / 'CN.gif', b'GIF89a'),
-            record.append('saved'),
-        )
-    )
-    save.start()
+
+    def save() -> None:
+        download_support.save_atomically(tmp_path / 'CN.gif', b'GIF89a')
+        record.append('saved')
+
+    def stop() -> None:  # what a stop does first
+        download_support._wait_for_saves()
+        record.append('stopped')
+
+    saving, stopping_ = threading.Thread(target=save), threading.Thread(target=stop)
+    saving.start()
     assert writing.wait(SHORT_TIMEOUT)
-    stop = threading.Thread(
-        target=lambda: (download_support._wait_for_saves(), record.append('stopped'))
-    )
-    stop.start()
+    stopping_.start()
     record.append('released')
     release.set()
-    save.join(SHORT_TIMEOUT)
-    stop.join(SHORT_TIMEOUT)
+    saving.join(SHORT_TIMEOUT)
+    stopping_.join(SHORT_TIMEOUT)
     assert record == ['released', 'saved', 'stopped']
     assert [p.name for p in tmp_path.iterdir()] == ['CN.gif']

@@ -18,7 +18,11 @@ start too (``python chapter20/flags.py``). Each group of tests must first pass o
 clean copy. A mutant is killed when pytest fails or runs past its timeout
 (``timeout_factor`` x the clean run, at least ``min_timeout`` s), and survives when
 pytest passes. Mutants listed in tools/equivalent_mutants.txt, which behave exactly as
-the original, are not run. Score: killed / (mutants - equivalent).
+the original, are not run; a reason that begins ``<3.14:`` (or ``>=3.14:``) makes the
+entry hold on those Pythons only, for code that runs on the others. Score: killed /
+(mutants - equivalent), for each file, for the listings (``listings`` in the config:
+the chapter's scripts, the flags2 series and the server, which ``min_score`` applies
+to) and for all the files run.
 
 Run it with the test dependencies installed (and ``tomli`` on Python 3.10)::
 
@@ -26,8 +30,8 @@ Run it with the test dependencies installed (and ``tomli`` on Python 3.10)::
     python tools/mutation.py --files primes.py --max 15 --jobs 2
     python tools/mutation.py --files flags.py --list  # show the mutants, run none
 
-Exit status: 0 when the total score reaches --min-score, 1 below it, 2 when the config
-is wrong or the clean copy fails its tests.
+Exit status: 0 when the listings' score (the total's, if no listing ran) reaches
+--min-score, 1 below it, 2 when the config is wrong or the clean copy fails its tests.
 """
 
 from __future__ import annotations
@@ -198,11 +202,24 @@ def choose(mutants: list[Mutant], count: int, seed: int) -> list[Mutant]:
     return sorted(sample, key=lambda m: (m.start, m.id))
 
 
+VERSIONED = re.compile(r'(<|>=)3\.(\d+):\s*')  # a reason that holds on some Pythons
+
+
 def read_equivalent() -> dict[str, str]:
-    """Mutant id -> reason, from lines like ``flags.py:12:4 lt->lte  # reason``."""
+    """Mutant id -> reason, from lines like ``flags.py:12:4 lt->lte  # reason``, for
+    the running Python: ``# <3.14: reason`` holds before 3.14 only."""
     text = EQUIVALENT.read_text(encoding='utf-8') if EQUIVALENT.exists() else ''
     entries = (line.partition('#')[::2] for line in text.splitlines())
-    return {' '.join(id_.split()): why.strip() for id_, why in entries if id_.strip()}
+    found = {}
+    for id_, why in entries:
+        versioned = VERSIONED.match(why.strip())
+        if versioned:
+            before = sys.version_info[:2] < (3, int(versioned[2]))
+            if before != (versioned[1] == '<'):
+                continue
+        if id_.strip():
+            found[' '.join(id_.split())] = why.strip()
+    return found
 
 
 def pytest(copy: Path, tests: list[str], timeout: float) -> Run:
@@ -300,25 +317,37 @@ def execute(plan: list[Mutant], covers: dict[str, list[str]], config: dict[str, 
     return results
 
 
-def report(chosen: dict[str, list[Mutant]], results: dict[Mutant, str]) -> float:
-    """Print the score of each file and in total, then the survivors; the total."""
-    everything = [m for mutants in chosen.values() for m in mutants]
+def report(
+    chosen: dict[str, list[Mutant]], results: dict[Mutant, str], listings: list[str]
+) -> dict[str, float]:
+    """Print the score of each file, of the listings and in total, then the
+    survivors; return the scores of the listings (if any ran) and of the total."""
+    groups = {
+        'listings': [m for name in chosen if name in listings for m in chosen[name]],
+        'total': [m for mutants in chosen.values() for m in mutants],
+    }
     rows = {name: [m for m in ms if m in results] for name, ms in chosen.items()}
-    rows['total'] = [m for m in everything if m in results]
+    rows.update({name: [m for m in ms if m in results] for name, ms in groups.items()})
     print(f'\n{"file":28} killed / scored  score  equivalent  timeouts')
+    scores = {}
     for name, run in rows.items():
         killed = sum(results[m] != 'survived' for m in run)
         timeouts = sum(results[m] == 'timeout' for m in run)
-        equivalent = len(chosen.get(name, everything)) - len(run)
-        score = 100 * killed / len(run) if run else 100.0
-        print(f'{name:28} {killed:6} / {len(run):<6} {score:5.1f}%'
+        equivalent = len(chosen.get(name) or groups[name]) - len(run)
+        score = scores[name] = 100 * killed / len(run) if run else 100.0
+        if name in groups and not groups[name]:
+            continue  # no listing ran
+        mark = '*' if name in listings else ''
+        print(f'{name + mark:28} {killed:6} / {len(run):<6} {score:5.1f}%'
               f'  {equivalent:10}  {timeouts:8}')  # fmt: skip
+    if groups['listings']:
+        print('* a listing: the listings row is their score together')
     survivors = [m for m in rows['total'] if results[m] == 'survived']
     if survivors:
         print(f'\nSurviving mutants (add a test, or list in {EQUIVALENT.name}):')
     for m in survivors:
         print(f'  {m.id}\n    - {m.before}\n    + {m.after}')
-    return score
+    return {name: scores[name] for name, ms in groups.items() if ms}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     files = [Path(f).name for f in args.files]  # chapter20/flags.py or flags.py
     if unknown := [f for f in files if f not in covers]:
         parser.error(f'not in {CONFIG.name}: {" ".join(unknown)}')
+    if stray := [f for f in config.get('listings', []) if f not in covers]:
+        parser.error(f'{CONFIG.name}: listings not in [files]: {" ".join(stray)}')
     paths = [p for f in files for p in [f'chapter20/{f}', *covers[f]]]
     if missing := [p for p in paths if not (ROOT / p).is_file()]:
         parser.error(f'no such file: {" ".join(missing)} (see {CONFIG.name})')
@@ -368,9 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         results = execute(plan, covers, config, scratch, args.jobs)
     if results is None:
         return 2
-    total = report(chosen, results)
-    print(f'\nscore {total:.1f}% (minimum {args.min_score:g}%)')
-    return 1 if total < args.min_score else 0
+    scores = report(chosen, results, config.get('listings', []))
+    judged = 'listings' if 'listings' in scores else 'total'
+    print(f'\nscore of the {judged}: {scores[judged]:.1f}%'
+          f' (minimum {args.min_score:g}%); total {scores["total"]:.1f}%')  # fmt: skip
+    return 1 if scores[judged] < args.min_score else 0
 
 
 if __name__ == '__main__':
