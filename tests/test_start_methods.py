@@ -11,13 +11,19 @@ kinds; what all three need, calls that pickle, is the last test.
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
+import signal
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
+from multiprocessing.managers import SyncManager
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.executor_tasks import square
+from tests.executor_tasks import Gate, held, square
 from tests.support import (
     ROOT,
     SHORT_TIMEOUT,
@@ -106,3 +112,32 @@ def test_a_lambda_cannot_be_sent_to_a_process_pool(
     ) as raised:
         future.result(SHORT_TIMEOUT)
     assert type(raised.value) is LAMBDA_ERROR
+
+
+@needs_python(3, 14)
+@pytest.mark.parametrize(
+    ('end_workers', 'signum'),
+    [
+        pytest.param('terminate_workers', signal.SIGTERM, id='terminate_workers'),
+        pytest.param('kill_workers', signal.SIGKILL, id='kill_workers'),
+    ],
+)
+def test_a_process_pool_can_end_its_workers_without_waiting_for_their_calls(
+    end_workers: str, signum: int, mp_context: BaseContext, manager: SyncManager
+) -> None:
+    """From 3.14 a ProcessPoolExecutor can end its workers at once, by SIGTERM
+    (``terminate_workers``) or SIGKILL (``kill_workers``): the call a worker runs
+    fails with BrokenProcessPool instead of being waited for."""
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(1, mp_context=mp_context)
+    gate = Gate(manager.Event(), manager.Event(), manager.Event(), manager.list())
+    running = pool.submit(held, 0, gate)
+    assert gate.started.wait(SHORT_TIMEOUT)
+    workers = set(multiprocessing.active_children()) - before
+    getattr(pool, end_workers)()
+    with pytest.raises(BrokenProcessPool):
+        running.result(SHORT_TIMEOUT)
+    for worker in workers:
+        worker.join(SHORT_TIMEOUT)
+    assert [worker.exitcode for worker in workers] == [-signum]
+    assert not gate.finished.is_set()

@@ -41,6 +41,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ RUN_LIMIT = 120.0  # seconds for a trial to end by itself once its ending is sen
 STARTUP = 0.25  # seconds: a signal before this may come before the script's first line
 SERVER_DELAY = '0.05:0.6'
 ENDINGS = ['ctrl-c', 'ctrl-c twice', 'sigterm', 'sigkill', 'closed pipe']
+SIGNALS = ['ctrl-c', 'ctrl-c twice', 'sigterm']  # those with a time limit to stop
 BAR = re.compile(r'\s*\d+%\|.*\| *\d+/\d+ \[.*\]\s*$')  # a tqdm progress bar
 FLAGS_REPORT = r'\*\*\* Interrupted: the flags above were saved\.'
 NUMBERS_REPORT = r'\*\*\* Interrupted: \d+ of 20 numbers checked\.'
@@ -398,32 +400,28 @@ def start_method_sites(folder: Path) -> Path:
     return folder
 
 
-def table(trials: list[Trial]) -> list[str]:
-    cells: dict[tuple[str, str], dict[str, list[Trial]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+def table(trials: list[Trial], by: Callable[[Trial], tuple[str, ...]]) -> list[str]:
+    """A row per group of trials (by script and Python, or by Python): good/all for
+    each ending, the slowest stop after a signal, the signals in Python's start-up."""
+    groups: dict[tuple[str, ...], list[Trial]] = defaultdict(list)
     for trial in trials:
-        cells[trial.scenario.name, trial.version][trial.ending].append(trial)
-    rows = [['script', 'Python', *ENDINGS, 'slowest stop', "in Python's start-up"]]
-    for (name, version), by_ending in cells.items():
-        row = [name, version]
+        groups[by(trial)].append(trial)
+    heads = ['script', 'Python'][-len(next(iter(groups), ('',))) :]
+    rows = [[*heads, *ENDINGS, 'slowest stop', "in Python's start-up"]]
+    for key, group in groups.items():
+        row = list(key)
         for ending in ENDINGS:
-            done = by_ending.get(ending, [])
-            bad = sum(t.bad for t in done)
-            row.append(f'{len(done) - bad}/{len(done)}' if done else '-')
-        stops = [
-            t.stop
-            for ts in by_ending.values()
-            for t in ts
-            if t.stop is not None and t.ending not in ('sigkill', 'closed pipe')
-        ]
+            done = [t for t in group if t.ending == ending]
+            good = sum(not t.bad for t in done)
+            row.append(f'{good}/{len(done)}' if done else '-')
+        stops = [t.stop for t in group if t.stop is not None and t.ending in SIGNALS]
         row.append(f'{max(stops):.2f}s' if stops else '-')
-        row.append(str(sum(t.in_startup for ts in by_ending.values() for t in ts)))
+        row.append(str(sum(t.in_startup for t in group)))
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         '  '.join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
+            cell.ljust(w) if i < len(heads) else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in rows
@@ -480,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
                     f'{trial.moment}s: {"; ".join(trial.problems)}',
                     flush=True,
                 )
-    print(*table(trials), sep='\n')
+    print(*table(trials, lambda t: (t.scenario.name, t.version)), sep='\n')
+    print('', *table(trials, lambda t: (t.version,)), sep='\n')
     bad = sum(trial.bad for trial in trials)
     early = sum(trial.in_startup for trial in trials)
     if early:
