@@ -117,7 +117,7 @@ def uninterrupted() -> contextlib.AbstractContextManager[bool]:
 def end(status: int, line: str = '') -> NoReturn:
     """End the run now, with line on stderr: in a script as a stop does, elsewhere
     with SystemExit."""
-    if ROLE == 'library':
+    if ROLE != 'script':
         if line:
             print(line, file=sys.stderr, flush=True)
         raise SystemExit(status)
@@ -133,12 +133,12 @@ def _stop(status: int, line: str | None = None) -> NoReturn:
     try:
         if line is None and _report is not None:
             line = _report()
-        if line:
+        if line and sys.stderr:  # None when the script was started with stderr closed
             print(line, file=sys.stderr)
         for action in _actions:
             action()
         _end_workers()
-        for stream in (sys.stdout, sys.stderr):
+        for stream in filter(None, (sys.stdout, sys.stderr)):
             stream.flush()
     except BaseException:  # a bug of the stop: show it, and exit all the same
         import traceback
