@@ -185,7 +185,7 @@ def read_until(fd: int, chunks: list[bytes], close_at: float | None) -> None:
     os.close(fd)
 
 
-def run_trial(trial: Trial, server_url: str, sites: Path) -> Trial:
+def run_trial(trial: Trial, server_url: str, sites: Path, chapter: Path) -> Trial:
     """Run one trial in a folder of its own and note every problem it shows."""
     scenario, mark = trial.scenario, uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix='soak-') as folder:
@@ -205,7 +205,7 @@ def run_trial(trial: Trial, server_url: str, sites: Path) -> Trial:
         env.pop(stopping.STOP_WITH_PID, None)  # a reader's shell sets none
         argv = [server_url if a == 'SERVER' else a for a in scenario.argv]
         child = subprocess.Popen(
-            [trial.python, str(CHAPTER / argv[0]), *argv[1:]],
+            [trial.python, str(chapter / argv[0]), *argv[1:]],
             cwd=work,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -447,6 +447,12 @@ def main(argv: list[str] | None = None) -> int:
         '--list', action='store_true', help='list the scenarios, run nothing'
     )
     parser.add_argument('--verbose', action='store_true', help='a line per trial')
+    parser.add_argument(
+        '--chapter',
+        type=Path,
+        default=CHAPTER,
+        help='run the scripts of this folder instead, say an older version of it',
+    )
     args = parser.parse_args(argv)
     if args.list:
         for scenario in SCENARIOS:
@@ -463,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         start_method_sites(Path(sites))
         running = [
-            pool.submit(run_trial, t, server.base_url, Path(sites)) for t in trials
+            pool.submit(run_trial, t, server.base_url, Path(sites), args.chapter)
+            for t in trials
         ]
         for n, trial in enumerate(f.result() for f in as_completed(running)):
             if args.verbose or trial.bad:
