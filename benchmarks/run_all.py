@@ -1,8 +1,10 @@
-"""Run every benchmark and write their figures as one Markdown table.
+"""Run every benchmark; write their figures as one Markdown table, then what they say.
 
 The table goes to standard output and to benchmarks/RESULTS.md, under a line that names
-the machine: its CPU, its core count and the Python that ran. The Dask benchmark runs
-only where dask.distributed is installed (``--group cluster``).
+the machine: its CPU, its core count, the Python that ran and its OpenSSL. Under the
+table come the sentences of each benchmark that has an ``explain(figures)``, written
+from this run's figures, so that the explanation and its numbers never part. The Dask
+benchmark runs only where dask.distributed is installed (``--group cluster``).
 
     $ python benchmarks/run_all.py
 """
@@ -11,6 +13,7 @@ import importlib
 import importlib.util
 import os
 import platform
+import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = ['flags2_speed', 'process_pool', 'suite_time']
 OPTIONAL = {'cluster_overhead': 'distributed'}  # benchmark: the module it needs
 RESULTS = HERE / 'RESULTS.md'
+# What a benchmark may define besides main: its figures -> paragraphs about them.
+Explain = Callable[[Mapping[str, float]], list[str]]
 
 
 def cpu_model() -> str:
@@ -35,6 +40,7 @@ def machine() -> str:
     return (
         f'{cpu_model()}, {os.cpu_count()} cores, {platform.system()}'
         f' {platform.release()}, Python {platform.python_version()}'
+        f' with {ssl.OPENSSL_VERSION}'
     )
 
 
@@ -55,16 +61,22 @@ def main() -> None:
     names = BENCHMARKS + [
         name for name, needs in OPTIONAL.items() if importlib.util.find_spec(needs)
     ]
-    results = {}
+    results: dict[str, Mapping[str, float]] = {}
+    notes: list[str] = []
     for name in names:
         print(f'\n## {name}', flush=True)
-        run: Callable[[], Mapping[str, object]] = importlib.import_module(name).main
+        module = importlib.import_module(name)
+        run: Callable[[], Mapping[str, float]] = module.main
         results[name] = run()
+        explain: Explain | None = getattr(module, 'explain', None)
+        if explain:
+            notes += ['', f'**{name}.** ' + '\n\n'.join(explain(results[name]))]
     stamp = time.strftime('%Y-%m-%d')
     report = [
         f'Measured on {stamp} with `python benchmarks/run_all.py`; {machine()}.',
         '',
         *markdown(results),
+        *notes,
     ]
     print('', *report, sep='\n')
     RESULTS.write_text('\n'.join(report) + '\n')
