@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ['flags2_speed', 'process_pool', 'suite_time']
+BENCHMARKS = ['flags2_speed', 'request_cost', 'process_pool', 'suite_time']
 OPTIONAL = {'cluster_overhead': 'distributed'}  # benchmark: the module it needs
 RESULTS = HERE / 'RESULTS.md'
 # What a benchmark may define besides main: its figures -> paragraphs about them.
