@@ -328,7 +328,7 @@ def explain(figures: Mapping[str, float]) -> list[str]:
         f' {figures[switches(THREADPOOL_1)]:.1f} context switches per request); and'
         f' {REFERENCE_WORKERS - 1} more threads ({more(THREADPOOL, THREADPOOL_1)}:'
         f' {figures[switches(THREADPOOL)]:.1f} context switches per request, as'
-        ' the threads hand the GIL to one another at each blocking call). On'
+        ' more threads take turns at the GIL). On'
         f' {REFERENCE_WORKERS} threads the client spends {us(THREADPOOL)} per'
         f' request with {figures[cores(THREADPOOL)]:.2f} cores busy, close to the'
         " one core that a process's Python code can use at a time, so its rate"
