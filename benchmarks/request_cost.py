@@ -280,7 +280,7 @@ def measure(base_url: str, codes: list[str]) -> dict[str, float]:
 
 def main() -> dict[str, float]:
     print(
-        f'The {len(EVERY_CC)} paths of -e, no delay, best of {REPEATS} rounds:'
+        f'The {len(EVERY_CC)} paths of -e, no delay, cheapest of {REPEATS} rounds:'
         ' CPU time and function calls per request',
         flush=True,
     )
@@ -329,15 +329,15 @@ def explain(figures: Mapping[str, float]) -> list[str]:
         f' {REFERENCE_WORKERS - 1} more threads ({more(THREADPOOL, THREADPOOL_1)}:'
         f' {figures[switches(THREADPOOL)]:.1f} context switches per request, as'
         ' more threads take turns at the GIL). On'
-        f' {REFERENCE_WORKERS} threads the client spends {us(THREADPOOL)} per'
-        f' request with {figures[cores(THREADPOOL)]:.2f} cores busy, close to the'
-        " one core that a process's Python code can use at a time, so its rate"
-        f' stays near 1 / {us(THREADPOOL)} ='
-        f' {1e6 / figures[cpu(THREADPOOL)]:.0f} requests/s whatever the server does.'
+        f' {REFERENCE_WORKERS} threads the client spends {us(THREADPOOL)} of CPU per'
+        f' request and keeps {figures[cores(THREADPOOL)]:.2f} cores busy. Its Python'
+        ' code runs on one core at a time, so even with a core to itself it could'
+        f' not go much past 1 / {us(THREADPOOL)} ='
+        f' {1e6 / figures[cpu(THREADPOOL)]:.0f} requests/s, whatever the server does.'
         f' The plain loop on as many threads spends {us(PLAIN_THREADS)} per request'
-        f' with {figures[cores(PLAIN_THREADS)]:.2f} cores busy and'
-        f' {figures[switches(PLAIN_THREADS)]:.1f} context switches: it is waiting'
-        ' for the server, a process of its own.',
+        f' and keeps {figures[cores(PLAIN_THREADS)]:.2f} cores busy, with'
+        f' {figures[switches(PLAIN_THREADS)]:.1f} context switches: the server, a'
+        ' process of its own, sets its pace.',
         f'On the asyncio side, `httpcore` costs {us(ASYNC_HTTPCORE)} per request,'
         f' {figures[calls(ASYNC_HTTPCORE)]:.0f} calls (the event loop and anyio take'
         ' part in every read and write), and `httpx.AsyncClient.get`'

@@ -1,7 +1,9 @@
 """Run every benchmark; write their figures as one Markdown table, then what they say.
 
 The table goes to standard output and to benchmarks/RESULTS.md, under a line that names
-the machine: its CPU, its core count, the Python that ran and its OpenSSL. Under the
+the machine (its CPU, its core count, the Python that ran and its OpenSSL) and how busy
+it was: the load average at the start and at the end, since a shared machine slows the
+CPU-bound benchmarks most. Under the
 table come the sentences of each benchmark that has an ``explain(figures)``, written
 from this run's figures, so that the explanation and its numbers never part. The Dask
 benchmark runs only where dask.distributed is installed (``--group cluster``).
@@ -44,6 +46,11 @@ def machine() -> str:
     )
 
 
+def load() -> float:
+    """The 1-minute load average: how busy the machine was with other work too."""
+    return os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
+
+
 def cell(value: object) -> str:
     return f'{value:.2f}' if isinstance(value, float) else str(value)
 
@@ -63,6 +70,7 @@ def main() -> None:
     ]
     results: dict[str, Mapping[str, float]] = {}
     notes: list[str] = []
+    load_before = load()
     for name in names:
         print(f'\n## {name}', flush=True)
         module = importlib.import_module(name)
@@ -73,7 +81,8 @@ def main() -> None:
             notes += ['', f'**{name}.** ' + '\n\n'.join(explain(results[name]))]
     stamp = time.strftime('%Y-%m-%d')
     report = [
-        f'Measured on {stamp} with `python benchmarks/run_all.py`; {machine()}.',
+        f'Measured on {stamp} with `python benchmarks/run_all.py`; {machine()}.'
+        f' Load average {load_before:.1f} at the start, {load():.1f} at the end.',
         '',
         *markdown(results),
         *notes,
