@@ -3,10 +3,10 @@
 The table goes to standard output and to benchmarks/RESULTS.md, under a line that names
 the machine (its CPU, its core count, the Python that ran and its OpenSSL) and how busy
 it was: the load average at the start and at the end, since a shared machine slows the
-CPU-bound benchmarks most. Under the
-table come the sentences of each benchmark that has an ``explain(figures)``, written
-from this run's figures, so that the explanation and its numbers never part. The Dask
-benchmark runs only where dask.distributed is installed (``--group cluster``).
+CPU-bound benchmarks most. Under the table come the sentences of each benchmark that
+has an ``explain(figures)``, written from this run's figures, so that the explanation
+and its numbers never part. The Dask benchmark runs only where dask.distributed is
+installed (``--group cluster``).
 
     $ python benchmarks/run_all.py
 """
