@@ -240,11 +240,12 @@ def run_trial(trial: Trial, server_url: str, sites: Path, chapter: Path) -> Tria
             exited.set()
 
         threading.Thread(target=wait, daemon=True).start()
-        if exited.wait(trial.moment):
+        exited.wait(max(0.0, at - time.monotonic()))
+        if exited.is_set() and exit_time[0] < at:  # before the reader closed its end
             ended_first, status = True, child.returncode
         else:
             ended_first = False
-            sent = time.monotonic()
+            sent = time.monotonic() if closing is None else at
             if trial.ending.startswith('ctrl-c'):
                 os.killpg(child.pid, signal.SIGINT)
                 if trial.ending == 'ctrl-c twice':
