@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(f'*** Cannot use the Dask scheduler: {exc}.')
     with client:
         print(f'Running on {describe(client)}.')
-        with client.get_executor() as executor:  # check_numbers handles Ctrl-C
+        with client.get_executor() as executor:  # check_numbers reports a Ctrl-C
             check_numbers(executor, f'{len(client.nthreads())} workers')
 
 

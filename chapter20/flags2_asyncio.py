@@ -2,9 +2,9 @@
 
 The coroutines share one ``httpx.AsyncClient``; a semaphore caps the requests in flight,
 and the client's pool is as large as the semaphore, so no request waits for a connection
-(the book's version fails most requests above 100 because of that wait). Ctrl-C makes
-``asyncio.run`` cancel every task. Sample run, with ``slow_server.py --labels``
-running::
+(the book's version fails most requests above 100 because of that wait). Ctrl-C ends
+the run at once, as it ends every script (stopping.py). Sample run, with
+``slow_server.py --labels`` running::
 
     $ python chapter20/flags2_asyncio.py -s DELAY -a -m 1000
     DELAY site: http://127.0.0.1:8001/flags

@@ -2,9 +2,9 @@
 
 The threads share one ``httpx.Client``, whose pool keeps a connection per thread alive;
 the main thread takes the results with ``as_completed``, counts them and moves the
-progress bar. Ctrl-C cancels the downloads not yet started and, unlike the book's
-version, does not wait for those in flight. Sample run, with ``slow_server.py --labels``
-running::
+progress bar. Unlike the book's version, Ctrl-C does not wait for the downloads in
+flight, and an error that ends the run (a flag that cannot be saved) cancels those not
+yet started. Sample run, with ``slow_server.py --labels`` running::
 
     $ python chapter20/flags2_threadpool.py -s ERROR -a -m 100
     ERROR site: http://127.0.0.1:8002/flags
