@@ -10,14 +10,16 @@ many times that path was asked for, so a seeded run fails the same requests what
 the order of arrival.
 
 Once listening, it prints ``Serving flags on http://HOST:PORT/flags`` on stdout, then
-logs one line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs`` (the
-server's own address; unprintable characters of the path escaped). Ctrl-C stops it with
-status 130; a usage error exits with status 2, a port it cannot listen on with 1.
-Sample run::
+logs one line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs ARRIVED
+ANSWERED`` (the server's own address; unprintable characters of the path escaped; the
+moments the request arrived and its answer began, in seconds of ``time.monotonic()``,
+a clock that every process of the machine shares, so race.py can draw them). Ctrl-C
+stops it with status 130; a usage error exits with status 2, a port it cannot listen
+on with 1. Sample run::
 
-    $ python chapter20/slow_server.py 8001 --delay 0.5:5
+    $ .venv/bin/python chapter20/slow_server.py 8001 --delay 0.5:5
     Serving flags on http://127.0.0.1:8001/flags
-    127.0.0.1:8001 GET /flags/cn/cn.gif 200 3.217s
+    127.0.0.1:8001 GET /flags/cn/cn.gif 200 3.217s 5012.004 5015.222
 
 ``--labels`` starts, in one process, the three servers the clients' labels name:
 LOCAL on 8000, DELAY on 8001 (0.5 to 5 s) and ERROR on 8002 (the same delay, 25 % 418).
@@ -94,9 +96,10 @@ class FlagHandler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'  # keep-alive: clients reuse their connections
     disable_nagle_algorithm = True  # else headers and body wait 40 ms for an ACK
     server: FlagServer
-    delay = 0.0
+    delay = arrived = 0.0  # of the request being answered; arrived 0.0: not a GET
 
     def do_GET(self) -> None:
+        self.arrived = time.monotonic()
         # The raw target: self.path has a leading '//' folded, and we normalise nothing.
         target = self.requestline.split()[1]
         self.delay, fail = self.server.fate(target)
@@ -115,8 +118,10 @@ class FlagHandler(BaseHTTPRequestHandler):
         words = [*self.requestline.split(), '-', '-']
         path = ''.join(c if c.isprintable() else f'\\x{ord(c):02x}' for c in words[1])
         status = int(code) if isinstance(code, int) else code  # 3.10: str(enum) is long
-        line = f'{host}:{port} {words[0]} {path} {status} {self.delay:.3f}s'
-        self.delay = 0.0  # a later bad request on this connection was not delayed
+        now = time.monotonic()  # the answer begins: this line comes before its bytes
+        times = f'{self.delay:.3f}s {self.arrived or now:.3f} {now:.3f}'
+        line = f'{host}:{port} {words[0]} {path} {status} {times}'
+        self.delay = self.arrived = 0.0  # a later bad request on this connection: neither
         with self.server.lock:
             print(line, file=sys.stderr, flush=True)
 

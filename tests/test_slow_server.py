@@ -301,7 +301,8 @@ def test_each_answer_waits_a_delay_drawn_within_the_option(
 def test_each_request_is_logged_as_one_line_with_unprintables_escaped(
     flag_server: FlagServer,
 ) -> None:
-    """stderr gets HOST:PORT METHOD PATH STATUS DELAYs for every request, even bad."""
+    """stderr gets HOST:PORT METHOD PATH STATUS DELAYs ARRIVED ANSWERED for every
+    request, even a bad one, which arrives and is answered at the same moment."""
     mark = flag_server.mark()
     raw_get(flag_server.port, '/flags/cn/cn.gif')
     raw_get(flag_server.port, '/flags/\x01')
@@ -312,12 +313,46 @@ def test_each_request_is_logged_as_one_line_with_unprintables_escaped(
             sock.recv(1000)
     flag_server.requests(at_least=4, since=mark)
     host = f'127.0.0.1:{flag_server.port}'
-    assert flag_server.stderr_lines()[mark:] == [
+    lines = [line.rsplit(' ', 2) for line in flag_server.stderr_lines()[mark:]]
+    assert [words for words, _, _ in lines] == [
         f'{host} GET /flags/cn/cn.gif 200 0.000s',
         f'{host} GET /flags/\\x01 404 0.000s',
         f'{host} BREW /pot 501 0.000s',
         f'{host} NONSENSE - 400 0.000s',
     ]
+    assert all(re.fullmatch(r'\d+\.\d{3}', t) for _, *times in lines for t in times)
+    assert [arrived == answered for _, arrived, answered in lines[2:]] == [True, True]
+
+
+def test_the_log_gives_when_each_request_arrived_and_when_its_answer_began(
+    flag_server_factory: Factory,
+) -> None:
+    """The log's two moments are time.monotonic() in the server, a clock this process
+    shares: the request arrived after this test sent it, and its answer began a delay
+    later, before the test had it (to the logged millisecond)."""
+    server = flag_server_factory('--delay', '0.05')
+    sent = time.monotonic()
+    raw_get(server.port, '/flags/cn/cn.gif')
+    received = time.monotonic()
+    [request] = server.requests(at_least=1)
+    half_a_tick = 0.0005  # the log rounds each moment to the millisecond
+    assert sent - half_a_tick <= request.arrived
+    assert request.answered - request.arrived >= request.delay - 2 * half_a_tick
+    assert request.answered <= received + half_a_tick
+
+
+def test_a_mark_in_the_log_is_logged_at_once_whatever_the_delay(
+    flag_server_factory: Factory,
+) -> None:
+    """harness's mark is a request of a method the server does not know (MARK): it
+    answers 501 at once, so marking a 30 s server takes no 30 s, and the log shows it
+    as such, after every request answered before it."""
+    server = flag_server_factory('--delay', '30')
+    first = server.mark()
+    second = server.mark(timeout=SHORT_TIMEOUT)
+    marks = server.requests(at_least=2)
+    assert [(r.method, r.status, r.delay) for r in marks] == [('MARK', 501, 0.0)] * 2
+    assert (first, second) == (1, 2)
 
 
 @pytest.mark.parametrize(
