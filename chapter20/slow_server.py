@@ -121,7 +121,7 @@ class FlagHandler(BaseHTTPRequestHandler):
         now = time.monotonic()  # the answer begins: this line comes before its bytes
         times = f'{self.delay:.3f}s {self.arrived or now:.3f} {now:.3f}'
         line = f'{host}:{port} {words[0]} {path} {status} {times}'
-        self.delay = self.arrived = 0.0  # a later bad request on this connection: neither
+        self.delay = self.arrived = 0.0  # a later bad request has neither
         with self.server.lock:
             print(line, file=sys.stderr, flush=True)
 

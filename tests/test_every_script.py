@@ -66,6 +66,7 @@ LIBRARIES = [
     'flag_images.py',
     'flags2_common.py',
     'harness.py',
+    'race_report.py',
     'stopping.py',
 ]
 # The most code lines (no docstring, comment or blank line) of each listing: 1.5 x the

@@ -21,16 +21,15 @@ from typing import Any
 import pytest
 
 from harness import ideal_cpu, ideal_io, parse_report, still_running, stop
-from race import (
+from race import cpu_ideal, main
+from race_report import (
     Round,
     Rounds,
     Run,
     bar_chart,
     busy_warnings,
-    cpu_ideal,
     format_table,
     io_title,
-    main,
     ratio,
     summarize,
 )
