@@ -32,8 +32,8 @@ MARK = 'HARNESS_MARK'  # environment: a child's descendants inherit its mark
 READY_LINE = re.compile(r'Serving flags on (http://\S+:(\d+)/flags)')
 # HOST:PORT METHOD PATH STATUS DELAYs ARRIVED ANSWERED, as slow_server.py logs each
 # request; the moments are seconds of time.monotonic(), a clock all processes share.
-SECONDS = r'(\d+\.\d{3})'  # to the millisecond
-LOG_LINE = re.compile(rf'\S+ (\S+) (\S+) (\d{{3}}) {SECONDS}s {SECONDS} {SECONDS}')
+MOMENT = r'(\d+\.\d{6})'  # to the microsecond
+LOG_LINE = re.compile(rf'\S+ (\S+) (\S+) (\d{{3}}) (\d+\.\d{{3}})s {MOMENT} {MOMENT}')
 REPORT = {  # the last lines each downloader prints
     'elapsed': r'^(?:Elapsed time: |\d+ downloads in )(\d+\.\d+)s$',
     'ok': r'^(\d+) flags? downloaded\.$',

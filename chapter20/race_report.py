@@ -10,7 +10,10 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from race_timeline import CHECKS, REQUESTS, Chart, Timeline, draw
+
 BUSY = 0.25  # rounds spread wider than this: the comparison is not fair
+RESOLUTION = 0.01  # seconds: the tables show hundredths, and a ratio of less is noise
 
 
 class Round(NamedTuple):
@@ -20,6 +23,7 @@ class Round(NamedTuple):
     counts: tuple[int, ...]  # OK, not found, errors; or numbers checked, primes
     succeeded: bool
     task_times: tuple[float, ...] = ()  # of each number, in a sequential CPU run
+    timeline: Timeline | None = None  # when each request or check of the run ran
 
 
 class Run(NamedTuple):
@@ -33,6 +37,18 @@ class Run(NamedTuple):
     spread: float = 0.0  # (max - min) / median of the rounds' times
 
 
+class Race(NamedTuple):
+    """What the report of a race says, besides the rounds: I/O or CPU."""
+
+    counted: list[str]  # the columns of counts
+    more_work: str  # how to give the race work enough to measure
+    chart: Chart  # its timeline
+
+
+IO_RACE = Race(
+    ['OK', '404', 'errors'], 'give the answers a delay (-d SECONDS)', REQUESTS
+)
+CPU_RACE = Race(['checked', 'primes'], 'check more numbers (-n N)', CHECKS)
 Rounds = dict[tuple[str, int], list[Round]]  # (approach, workers): rounds finished
 Ideal = Callable[[int], float | None]  # workers: ideal time
 
@@ -47,8 +63,11 @@ def summarize(name: str, workers: int, ideal: float | None, rounds: list[Round])
 
 
 def ratio(numerator: float | None, elapsed: float | None) -> float | None:
-    """Efficiency is ideal / elapsed; speedup is sequential elapsed / elapsed."""
-    return None if numerator is None or not elapsed else numerator / elapsed
+    """Efficiency is ideal / elapsed; speedup is sequential elapsed / elapsed. None
+    for a time unknown, or too small to measure: under RESOLUTION."""
+    if numerator is None or elapsed is None or min(numerator, elapsed) < RESOLUTION:
+        return None
+    return numerator / elapsed
 
 
 def format_table(runs: Sequence[Run], counted: Sequence[str]) -> list[str]:
@@ -75,7 +94,19 @@ def busy_warnings(runs: Sequence[Run]) -> list[str]:
         'The machine was too busy for a fair comparison of {}: its rounds spread over'
         ' {:.0%} of their median time.'
     )
-    return [template.format(r.approach, r.spread) for r in runs if r.spread > BUSY]
+    measured = [r for r in runs if r.elapsed and r.elapsed >= RESOLUTION]
+    return [template.format(r.approach, r.spread) for r in measured if r.spread > BUSY]
+
+
+def too_small(runs: Sequence[Run], more_work: str) -> list[str]:
+    """A line if a time, elapsed or ideal, is too small to measure: what to do."""
+    times = [t for run in runs for t in (run.elapsed, run.ideal) if t is not None]
+    if not any(t < RESOLUTION for t in times):
+        return []
+    return [
+        f'The work is too small to measure: where a time is under {RESOLUTION}s, the'
+        f' table shows no efficiency and no speedup. To compare, {more_work}.'
+    ]
 
 
 def bar_chart(runs: Sequence[Run], width: int = 40) -> list[str]:
@@ -90,13 +121,20 @@ def bar_chart(runs: Sequence[Run], width: int = 40) -> list[str]:
     return lines
 
 
-def show(title: str, rounds: Rounds, ideal: Ideal, counted: list[str]) -> None:
-    """The table with its warnings, then the chart, of the rounds finished if any."""
+def show(race: Race, title: str, rounds: Rounds, ideal: Ideal, timeline: bool) -> None:
+    """The table with its warnings, then the bar chart, of the rounds finished if any;
+    and if asked for, the timeline of the last round of each approach."""
     if not any(rounds.values()):
         return
     runs = [summarize(a, w, ideal(w), done) for (a, w), done in rounds.items()]
-    table = format_table(runs, counted)
-    print(f'\n{title}', *table, *busy_warnings(runs), '', *bar_chart(runs), sep='\n')
+    table = format_table(runs, race.counted)
+    notes = [*busy_warnings(runs), *too_small(runs, race.more_work)]
+    print(f'\n{title}', *table, *notes, '', *bar_chart(runs), sep='\n')
+    if timeline:
+        last = [(f'{a}, {plural(w, "worker")}', drawn)
+                for (a, w), done in rounds.items()
+                if done and (drawn := done[-1].timeline)]  # fmt: skip
+        print('', *draw(race.chart, last), sep='\n')
 
 
 def plural(count: int, noun: str) -> str:

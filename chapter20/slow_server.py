@@ -19,7 +19,7 @@ on with 1. Sample run::
 
     $ .venv/bin/python chapter20/slow_server.py 8001 --delay 0.5:5
     Serving flags on http://127.0.0.1:8001/flags
-    127.0.0.1:8001 GET /flags/cn/cn.gif 200 3.217s 5012.004 5015.222
+    127.0.0.1:8001 GET /flags/cn/cn.gif 200 3.217s 5012.004118 5015.221540
 
 ``--labels`` starts, in one process, the three servers the clients' labels name:
 LOCAL on 8000, DELAY on 8001 (0.5 to 5 s) and ERROR on 8002 (the same delay, 25 % 418).
@@ -119,7 +119,7 @@ class FlagHandler(BaseHTTPRequestHandler):
         path = ''.join(c if c.isprintable() else f'\\x{ord(c):02x}' for c in words[1])
         status = int(code) if isinstance(code, int) else code  # 3.10: str(enum) is long
         now = time.monotonic()  # the answer begins: this line comes before its bytes
-        times = f'{self.delay:.3f}s {self.arrived or now:.3f} {now:.3f}'
+        times = f'{self.delay:.3f}s {self.arrived or now:.6f} {now:.6f}'
         line = f'{host}:{port} {words[0]} {path} {status} {times}'
         self.delay = self.arrived = 0.0  # a later bad request has neither
         with self.server.lock:

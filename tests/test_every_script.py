@@ -67,6 +67,7 @@ LIBRARIES = [
     'flags2_common.py',
     'harness.py',
     'race_report.py',
+    'race_timeline.py',
     'stopping.py',
 ]
 # The most code lines (no docstring, comment or blank line) of each listing: 1.5 x the

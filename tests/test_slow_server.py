@@ -39,6 +39,8 @@ from tests.support import (
     SHORT_TIMEOUT,
     end_by,
     nothing_left,
+    raw_get,
+    read_response,
     run_script,
     start_script,
     status_of,
@@ -57,20 +59,6 @@ def gifs() -> dict[str, bytes]:
     """Each flag's target, and the bytes flag_images.py draws for it in this process."""
     codes = CODES_FILE.read_text().split()
     return {f'/flags/{cc.lower()}/{cc.lower()}.gif': flag_gif(cc) for cc in codes}
-
-
-def read_response(sock: socket.socket) -> tuple[int, bytes]:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    return response.status, response.read()
-
-
-def raw_get(port: int, target: str) -> tuple[int, bytes]:
-    """Send one request line as given, on a new connection; return status and body."""
-    with socket.create_connection(('127.0.0.1', port), SHORT_TIMEOUT) as sock:
-        request = f'GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-        sock.sendall(request.encode('latin-1'))
-        return read_response(sock)
 
 
 def fetch_all(port: int, paths: list[str]) -> dict[str, bytes]:
@@ -320,7 +308,7 @@ def test_each_request_is_logged_as_one_line_with_unprintables_escaped(
         f'{host} BREW /pot 501 0.000s',
         f'{host} NONSENSE - 400 0.000s',
     ]
-    assert all(re.fullmatch(r'\d+\.\d{3}', t) for _, *times in lines for t in times)
+    assert all(re.fullmatch(r'\d+\.\d{6}', t) for _, *times in lines for t in times)
     assert [arrived == answered for _, arrived, answered in lines[2:]] == [True, True]
 
 
@@ -329,15 +317,15 @@ def test_the_log_gives_when_each_request_arrived_and_when_its_answer_began(
 ) -> None:
     """The log's two moments are time.monotonic() in the server, a clock this process
     shares: the request arrived after this test sent it, and its answer began a delay
-    later, before the test had it (to the logged millisecond)."""
+    later, before the test had it (to the logged microsecond)."""
     server = flag_server_factory('--delay', '0.05')
     sent = time.monotonic()
     raw_get(server.port, '/flags/cn/cn.gif')
     received = time.monotonic()
     [request] = server.requests(at_least=1)
-    half_a_tick = 0.0005  # the log rounds each moment to the millisecond
+    half_a_tick = 0.0000005  # the log rounds each moment to the microsecond
     assert sent - half_a_tick <= request.arrived
-    assert request.answered - request.arrived >= request.delay - 2 * half_a_tick
+    assert request.answered - request.arrived >= request.delay - 0.001  # rounded
     assert request.answered <= received + half_a_tick
 
 
