@@ -424,16 +424,18 @@ def test_a_server_started_through_harness_ends_with_its_starter(tmp_path: Path) 
 
 
 def test_labels_name_the_three_servers_of_the_clients() -> None:
-    """LOCAL, DELAY and ERROR: ports 8000-8002, the book's 0.5-5 s, 25 % errors."""
+    """LOCAL, DELAY and ERROR: ports 8000-8002, the book's 0.5-5 s, 25 % errors, and
+    the words that say so."""
     assert {
-        'LOCAL': (8000, Behaviour()),
-        'DELAY': (8001, Behaviour(0.5, 5.0)),
-        'ERROR': (8002, Behaviour(0.5, 5.0, 0.25)),
+        'LOCAL': (8000, Behaviour(), 'answers at once'),
+        'DELAY': (8001, Behaviour(0.5, 5.0), 'waits 0.5-5 s to answer'),
+        'ERROR': (8002, Behaviour(0.5, 5.0, 0.25), 'waits 0.5-5 s; 25 % are 418'),
     } == LABELS
 
 
 def test_labels_option_starts_the_three_servers_in_one_process(tmp_path: Path) -> None:
-    """--labels prints one ready line per server, and LOCAL answers at once."""
+    """--labels prints one ready line per server, which names its label and says
+    what it does, and LOCAL answers at once."""
     child, out, err = start_script('slow_server.py', '--labels', cwd=tmp_path)
     try:
         ready = out.wait_until(lambda lines: len(lines) == len(LABELS), LONG_TIMEOUT)
@@ -443,7 +445,12 @@ def test_labels_option_starts_the_three_servers_in_one_process(tmp_path: Path) -
     finally:
         harness.stop(child)
     assert out.lines == [
-        f'Serving flags on http://127.0.0.1:{port}/flags' for port, _ in LABELS.values()
+        f'Serving flags on http://127.0.0.1:{port}/flags as {label}: {what}'
+        for label, what, port in [
+            ('LOCAL', 'answers at once', 8000),
+            ('DELAY', 'waits 0.5-5 s to answer', 8001),
+            ('ERROR', 'waits 0.5-5 s; 25 % are 418', 8002),
+        ]
     ]
 
 
