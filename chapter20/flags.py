@@ -7,7 +7,7 @@ between two scripts shows exactly the concurrency change.
 Set FLAGS_BASE_URL to download from the local flag server instead of the internet.
 Sample run::
 
-    $ FLAGS_BASE_URL=http://127.0.0.1:8000/flags python chapter20/flags.py
+    $ FLAGS_BASE_URL=http://127.0.0.1:8000/flags .venv/bin/python chapter20/flags.py
     BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN
     20 downloads in 0.05s
 """

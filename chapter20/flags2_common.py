@@ -4,9 +4,10 @@ flags2_sequential.py, flags2_threadpool.py and flags2_asyncio.py each pass their
 ``download_many`` to ``main`` here, which reads the options, prints the reports and sets
 the exit status: 0 when no download ended in error, 1 otherwise, 2 for a usage error,
 130 after Ctrl-C. The final report names the causes of the errors, counted. Start the
-servers the labels name with ``python chapter20/slow_server.py --labels``. Sample run::
+servers the labels name with ``.venv/bin/python chapter20/slow_server.py --labels``.
+Sample run::
 
-    $ python chapter20/flags2_threadpool.py -s ERROR a b c
+    $ .venv/bin/python chapter20/flags2_threadpool.py -s ERROR a b c
     ERROR site: http://127.0.0.1:8002/flags
     Searching for 78 flags: from AA to CZ
     30 concurrent connections will be used.

@@ -6,7 +6,7 @@ progress bar. Ctrl-C cancels the downloads not yet started and, unlike the book'
 version, does not wait for those in flight. Sample run, with ``slow_server.py --labels``
 running::
 
-    $ python chapter20/flags2_threadpool.py -s ERROR -a -m 100
+    $ .venv/bin/python chapter20/flags2_threadpool.py -s ERROR -a -m 100
     ERROR site: http://127.0.0.1:8002/flags
     Searching for 194 flags: from AD to ZW
     100 concurrent connections will be used.

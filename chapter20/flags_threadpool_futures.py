@@ -8,7 +8,7 @@ on an ``InterpreterPoolExecutor``: all of them implement the ``Executor`` interf
 Sample run (addresses vary; each bare code is printed by the worker that saved it)::
 
     $ export FLAGS_BASE_URL=http://127.0.0.1:8000/flags
-    $ python chapter20/flags_threadpool_futures.py
+    $ .venv/bin/python chapter20/flags_threadpool_futures.py
     Scheduled for BD: <Future at 0x7f1c2a8b5d50 state=running>
     Scheduled for BR: <Future at 0x7f1c2a8b6110 state=running>
     Scheduled for CD: <Future at 0x7f1c2a8b6490 state=running>

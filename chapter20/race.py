@@ -36,7 +36,7 @@ tables of the rounds that finished ('-' for an approach with none) and exits wit
 status 130. Otherwise the status is 0 when every run succeeded, 1 if not, and 2 for
 bad options. A run on 2 cores with Python 3.14, abridged::
 
-    $ python chapter20/race.py
+    $ .venv/bin/python chapter20/race.py
     Flag server (pid 1092) is serving on http://127.0.0.1:38657/flags.
 
     I/O race, round 1 of 3:
