@@ -297,6 +297,31 @@ def test_a_download_folder_that_cannot_be_made_is_one_line_and_status_1(
     assert (tmp_path / 'downloaded').read_text() == 'not a folder\n'
 
 
+@pytest.mark.parametrize(
+    ('script', 'choose'),
+    [
+        pytest.param('flags.py', 'set FLAGS_BASE_URL to one of them, such as'
+                     ' http://127.0.0.1:8000/flags', id='flags.py'),
+        pytest.param('flags2_asyncio.py', 'choose one with -s LOCAL, DELAY or ERROR'
+                     ' (or -s URL)', id='flags2_asyncio.py'),
+    ],
+)  # fmt: skip
+def test_a_downloader_that_no_server_answers_says_how_to_start_or_choose_one(
+    script: str, choose: str, tmp_path: Path, dead_url: str
+) -> None:
+    """Run as a reader runs it with no flag server at its URL, a downloader ends its
+    stderr with one line: nothing answered there, the flag server may not be
+    running, the command that starts the local ones, and how to choose one."""
+    server = ['-s', dead_url] if script.startswith('flags2_') else []
+    run = run_here(script, *server, cwd=tmp_path, dead_url=dead_url)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1].endswith(
+        f'Nothing answered at {dead_url}: is the flag server running? Start the local'
+        ' flag servers with .venv/bin/python chapter20/slow_server.py --labels, and'
+        f' {choose}.'
+    )
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec('distributed') is not None, reason='Dask is installed'
 )
