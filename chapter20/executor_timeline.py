@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import NamedTuple, TextIO
 
-from arguments import int_in
+from arguments import int_in, newer_python_options
 
 CHART_WIDTH = 60
 # The demo's lines for each moment; the number is the task's argument (or position).
@@ -39,7 +39,7 @@ def command_line() -> argparse.ArgumentParser:
             help='let map run at most N tasks ahead of the loop (Python 3.14+)')
     # fmt: on
     parser.set_defaults(buffersize=None)  # map's own default, on every version
-    return parser
+    return newer_python_options(parser, {'--buffersize': (3, 14)})
 
 
 class TaskTimes(NamedTuple):

@@ -25,6 +25,7 @@ import stopping  # noqa: F401 (first: from here on, every way the run can end is
 from concurrent import futures
 from functools import partial
 
+from arguments import newer_python_options
 from flags import command_line, main
 from flags_threadpool import download_one
 
@@ -57,5 +58,6 @@ if __name__ == '__main__':
     for kind, executor_class in list(EXECUTORS.items())[1:]:
         help = f'use {executor_class.__name__} instead of threads'
         add(f'--{kind}', dest='kind', action='store_const', const=kind, help=help)
-    args = parser.parse_args()
+    # Before 3.14, --interpreters is a usage error that says it needs Python 3.14.
+    args = newer_python_options(parser, {'--interpreters': (3, 14)}).parse_args()
     main(partial(download_many, kind=args.kind or 'threads'))
