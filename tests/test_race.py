@@ -619,7 +619,7 @@ def test_a_short_race_draws_each_request_and_each_check_in_its_timeline(
     """With --timeline each race draws, after its table, a timeline of its last round:
     a heading per approach, then a row per request as the server saw it (three codes,
     each answered with its flag) or per number checked, with the worker that checked
-    it; every bar within the 60 columns of the scale."""
+    it; every bar within the 60 columns of the scale, and a legend of the marks."""
     done, _ = short_race
     heading = r'(.+), (\d+) workers?, \d+\.\d\ds from its start to its end:'
     for chart, row, approaches in [
@@ -635,6 +635,9 @@ def test_a_short_race_draws_each_request_and_each_check_in_its_timeline(
             labels = sorted(m[1] for m in matches if m)
             assert labels == (['CN', 'IN', 'US'] if chart is REQUESTS else ['2'])
             assert all(len(m[2]) + len(m[3]) <= 61 for m in matches if m)
+        # The legend under the chart says what each mark means: '# ...   | ...'.
+        explained = re.findall(r'(?:^|   )(\S) ', chart.legend)
+        assert {'#', '|'} <= set(explained)
 
 
 @needs_python(3, 14)
