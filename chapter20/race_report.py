@@ -1,9 +1,10 @@
-"""Support for race.py: what each race ends with, a table and a bar chart.
+"""Support for race.py: what each race ends with, a table, a bar chart and a timeline.
 
 The race runs each approach in rounds (``Round``); ``show`` sums the rounds of each
 approach up in a row (``Run``: the median time, the counts of its worst round), prints
 the table with the ideal time, the efficiency and the speedup, a line for each row whose
-rounds spread too wide, then a bar chart of the medians.
+rounds spread too wide and one if a time is too small to measure, then a bar chart of
+the medians and, if asked for, the timeline of the last round (race_timeline.py).
 """
 
 import statistics
