@@ -225,6 +225,8 @@ SET_URL = 'set FLAGS_BASE_URL to one of them, such as http://127.0.0.1:8000/flag
     [
         pytest.param('http://127.0.0.1:8000/flags', 'is the flag server running? Start',
                      id='local-server-down'),
+        pytest.param('http://localhost:8001/flags', 'is the flag server running? Start',
+                     id='localhost-server-down'),
         pytest.param(BASE, 'is this machine offline? To work offline, start',
                      id='remote-site-offline'),
     ],

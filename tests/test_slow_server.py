@@ -329,6 +329,24 @@ def test_the_log_gives_when_each_request_arrived_and_when_its_answer_began(
     assert request.answered <= received + half_a_tick
 
 
+def test_a_bad_request_after_a_delayed_one_on_the_same_connection_is_not_delayed(
+    flag_server_factory: Factory,
+) -> None:
+    """On a keep-alive connection, a bad request that follows a delayed GET is logged
+    with no delay of its own, arriving as it is answered: each line holds its own
+    request's numbers, not those of the request before it."""
+    server = flag_server_factory('--delay', '0.01')
+    with socket.create_connection(('127.0.0.1', server.port), SHORT_TIMEOUT) as sock:
+        sock.sendall(b'GET /flags/cn/cn.gif HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert read_response(sock)[0] == 200
+        sock.sendall(b'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert read_response(sock)[0] == 501
+    get, brew = server.requests(at_least=2)
+    assert (get.method, get.delay) == ('GET', 0.01)
+    assert (brew.method, brew.delay, brew.arrived) == ('BREW', 0.0, brew.answered)
+    assert brew.arrived > get.answered
+
+
 def test_a_mark_in_the_log_is_logged_at_once_whatever_the_delay(
     flag_server_factory: Factory,
 ) -> None:
