@@ -6,7 +6,7 @@ The ``proc_pool.py`` listing with one change: the executor comes from a dask.dis
 worker processes, one per CPU or as many as given; ``--scheduler tcp://HOST:PORT`` sends
 the work to a cluster that is already running. Sample run on a 2-core machine::
 
-    $ python chapter20/cluster_pool.py 2
+    $ .venv/bin/python chapter20/cluster_pool.py 2
     Running on a local Dask cluster at tcp://127.0.0.1:41563 (no dashboard: no bokeh).
     Checking 20 numbers with 2 workers:
     9999999999999999     0.000002s

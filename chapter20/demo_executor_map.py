@@ -4,7 +4,7 @@
 straight away; the generator then yields the results in input order, waiting for each
 one in turn. Sample run::
 
-    $ python chapter20/demo_executor_map.py
+    $ .venv/bin/python chapter20/demo_executor_map.py
     [15:56:50] Script starting.
     [15:56:50] map takes 0
     [15:56:50] loiter(0): doing nothing for 0s...

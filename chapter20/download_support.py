@@ -6,7 +6,8 @@ holds a shared lock (``flock``) on the folder meanwhile, and a stop (stopping.py
 that lock exclusively before it ends the run: a save in progress in any thread,
 sub-interpreter or worker process finishes first, so no temporary file stays behind.
 ``make_folder`` creates the download folder or ends the script with one line.
-``one_line`` names an exception in one line, even when httpx gave it several or none.
+``one_line`` names an exception in one line, even when httpx gave it several or none;
+``failure`` adds, when no server answered, what to do: ``unreachable`` says it.
 
 Importing this module also teaches pickle to carry ``httpx.HTTPStatusError``, whose
 constructor has required keyword-only arguments: without that, a 404 in a worker
@@ -23,10 +24,15 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 _folders: set[Path] = set()  # where this process saves: the stop waits for them
+NO_ANSWER = (httpx.ConnectError, httpx.ConnectTimeout)  # no server at that address
+START_LOCAL = '.venv/bin/python chapter20/slow_server.py --labels'  # as the README says
+# How the flags.py series is told its server (flags.py reads it).
+SET_BASE_URL = 'set FLAGS_BASE_URL to one of them, such as http://127.0.0.1:8000/flags'
 
 
 def save_atomically(path: Path, data: bytes) -> None:
@@ -78,6 +84,27 @@ def one_line(exc: Exception) -> str:
     else:
         reason = next(iter(str(exc).splitlines()), '') or 'no details'
     return f'{type(exc).__name__}: {reason}'
+
+
+def unreachable(base_url: str, choose: str) -> str:
+    """What to do when no server answered at base_url: start the local flag servers,
+    then choose one (choose says how: an option, a variable)."""
+    why = 'is this machine offline? To work offline, start'
+    if urlsplit(base_url).hostname in ('127.0.0.1', 'localhost', '::1'):
+        why = 'is the flag server running? Start'
+    return (
+        f'Nothing answered at {base_url}: {why} the local flag servers with'
+        f' {START_LOCAL}, and {choose}.'
+    )
+
+
+def failure(exc: Exception, base_url: str) -> str:
+    """The line that ends a run of the flags.py series: what failed, and when no
+    server answered at base_url, what to do."""
+    line = f'*** Download failed: {one_line(exc)}'
+    if isinstance(exc, NO_ANSWER):
+        line = f'{line.removesuffix(".")}. {unreachable(base_url, SET_BASE_URL)}'
+    return line
 
 
 def rebuild_status_error(

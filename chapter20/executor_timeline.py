@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import NamedTuple, TextIO
 
-from arguments import int_in
+from arguments import int_in, newer_python_options
 
 CHART_WIDTH = 60
 # The demo's lines for each moment; the number is the task's argument (or position).
@@ -39,7 +39,7 @@ def command_line() -> argparse.ArgumentParser:
             help='let map run at most N tasks ahead of the loop (Python 3.14+)')
     # fmt: on
     parser.set_defaults(buffersize=None)  # map's own default, on every version
-    return parser
+    return newer_python_options(parser, {'--buffersize': (3, 14)})
 
 
 class TaskTimes(NamedTuple):
@@ -95,18 +95,33 @@ class Timeline:
         ]  # fmt: skip
 
 
+class Scale(NamedTuple):
+    """Seconds to columns, the rule of every timeline here (race.py's too): the span,
+    from the start of the run to the last moment drawn, fills the width."""
+
+    span: float
+    width: int = CHART_WIDTH
+
+    @classmethod
+    def over(cls, last: float, width: int = CHART_WIDTH) -> 'Scale':
+        return cls(last or 1.0, width)  # 1.0: nothing took any time
+
+    def column(self, seconds: float) -> int:
+        return round(seconds / self.span * self.width)
+
+    def header(self) -> str:
+        unit = self.span / self.width
+        return f'Timeline over {self.span:.2f}s, one column = {unit:.3f}s:'
+
+
 def render_timeline(tasks: Sequence[TaskTimes], width: int = CHART_WIDTH) -> str:
     """One row per task: blank before map took it, . queued, # running,
     - done but not yet taken, | result taken; the | of results taken together align."""
-    span = max((task.consumed for task in tasks), default=0) or 1.0
-
-    def column(seconds: float) -> int:
-        return round(seconds / span * width)
-
+    scale = Scale.over(max((task.consumed for task in tasks), default=0), width)
     label_width = max((len(task.label) for task in tasks), default=0)
-    lines = [f'Timeline over {span:.2f}s, one column = {span / width:.3f}s:']
+    lines = [scale.header()]
     for label, *moments in tasks:
-        taken, start, finish, take = map(column, moments)
+        taken, start, finish, take = map(scale.column, moments)
         bar = ' ' * taken + '.' * (start - taken) + '#' * (finish - start)
         lines.append(f'{label:>{label_width}} {bar}{"-" * (take - finish)}|')
     lines.append('. queued   # running   - done, waiting for the loop   | result taken')

@@ -4,10 +4,10 @@ The sequential baseline of the chapter. The concurrent variants import ``main``,
 ``get_flag`` and ``save_flag`` from here and replace only ``download_many``, so a diff
 between two scripts shows exactly the concurrency change.
 
-Set FLAGS_BASE_URL to download from the local flag server instead of the internet.
-Sample run::
+Set FLAGS_BASE_URL to download from the local flag server instead of the internet;
+when nothing answers there, the one line that ends the run says how. Sample run::
 
-    $ FLAGS_BASE_URL=http://127.0.0.1:8000/flags python chapter20/flags.py
+    $ FLAGS_BASE_URL=http://127.0.0.1:8000/flags .venv/bin/python chapter20/flags.py
     BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN
     20 downloads in 0.05s
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from download_support import make_folder, one_line, save_atomically
+from download_support import failure, make_folder, save_atomically
 
 POP20_CC = 'CN IN US ID BR PK NG BD RU JP MX PH VN ET EG DE IR TR CD FR'.split()
 
@@ -60,7 +60,7 @@ def main(downloader: Callable[[list[str]], int]) -> None:
         try:
             count = downloader(POP20_CC)
         except (httpx.HTTPError, OSError) as exc:  # no answer, a 404, a full disk...
-            stopping.end(1, f'\n*** Download failed: {one_line(exc)}')
+            stopping.end(1, '\n' + failure(exc, BASE_URL))
         elapsed = time.perf_counter() - t0
         print(f'\n{count} downloads in {elapsed:.2f}s')
 

@@ -6,7 +6,7 @@ and the client's pool is as large as the semaphore, so no request waits for a co
 the run at once, as it ends every script (stopping.py). Sample run, with
 ``slow_server.py --labels`` running::
 
-    $ python chapter20/flags2_asyncio.py -s DELAY -a -m 1000
+    $ .venv/bin/python chapter20/flags2_asyncio.py -s DELAY -a -m 1000
     DELAY site: http://127.0.0.1:8001/flags
     Searching for 194 flags: from AD to ZW
     194 concurrent connections will be used.

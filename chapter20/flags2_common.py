@@ -3,10 +3,12 @@
 flags2_sequential.py, flags2_threadpool.py and flags2_asyncio.py each pass their
 ``download_many`` to ``main`` here, which reads the options, prints the reports and sets
 the exit status: 0 when no download ended in error, 1 otherwise, 2 for a usage error,
-130 after Ctrl-C. The final report names the causes of the errors, counted. Start the
-servers the labels name with ``python chapter20/slow_server.py --labels``. Sample run::
+130 after Ctrl-C. The final report names the causes of the errors, counted; when no
+request got an answer, a line on stderr says that the server may not be running, and
+how to start the local ones and choose one. Start the servers the labels name with
+``.venv/bin/python chapter20/slow_server.py --labels``. Sample run::
 
-    $ python chapter20/flags2_threadpool.py -s ERROR a b c
+    $ .venv/bin/python chapter20/flags2_threadpool.py -s ERROR a b c
     ERROR site: http://127.0.0.1:8002/flags
     Searching for 78 flags: from AA to CZ
     30 concurrent connections will be used.
@@ -37,7 +39,7 @@ from tqdm import tqdm
 
 import flags
 from arguments import int_in, positive_int
-from download_support import make_folder, one_line
+from download_support import NO_ANSWER, make_folder, one_line, unreachable
 from flags import POP20_CC, TLS_CONTEXT
 
 SERVERS = {
@@ -77,6 +79,7 @@ class Outcome(NamedTuple):
 
 
 Counts = Counter[Outcome]
+NO_ANSWER_CAUSES = {kind.__name__ for kind in NO_ANSWER}  # nothing at the base URL
 # download_many(cc_list, base_url, verbose, concur_req, counter): counts into counter,
 # so that the counts so far survive a Ctrl-C.
 Downloader = Callable[[list[str], str, bool, int, Counts], None]
@@ -233,4 +236,7 @@ def main(
         except OSError as exc:  # a flag that cannot be saved: a full disk...
             stopping.end(1, f'*** Download failed: {one_line(exc)}')
         final_report(counter, time.perf_counter() - t0)
+        if counter and all(o.cause in NO_ANSWER_CAUSES for o in counter):
+            choose = 'choose one with -s LOCAL, DELAY or ERROR (or -s URL)'
+            print(f'*** {unreachable(base_url, choose)}', file=sys.stderr)
     sys.exit(1 if any(o.status is DownloadStatus.ERROR for o in counter) else 0)

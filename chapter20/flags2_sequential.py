@@ -5,7 +5,7 @@ siblings flags2_threadpool.py and flags2_asyncio.py differ only in ``download_ma
 (and, for asyncio, in the ``async`` and ``await`` it needs); flags2_common.py holds the
 command line and the reports. Sample run, with ``slow_server.py --labels`` running::
 
-    $ python chapter20/flags2_sequential.py -s DELAY b
+    $ .venv/bin/python chapter20/flags2_sequential.py -s DELAY b
     DELAY site: http://127.0.0.1:8001/flags
     Searching for 26 flags: from BA to BZ
     1 connection will be used.

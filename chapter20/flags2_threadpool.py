@@ -6,7 +6,7 @@ progress bar. Unlike the book's version, Ctrl-C does not wait for the downloads 
 flight, and an error that ends the run (a flag that cannot be saved) cancels those not
 yet started. Sample run, with ``slow_server.py --labels`` running::
 
-    $ python chapter20/flags2_threadpool.py -s ERROR -a -m 100
+    $ .venv/bin/python chapter20/flags2_threadpool.py -s ERROR -a -m 100
     ERROR site: http://127.0.0.1:8002/flags
     Searching for 194 flags: from AD to ZW
     100 concurrent connections will be used.

@@ -5,7 +5,8 @@ The same job as ``flags.py``; only ``download_many`` changes. ``Executor.map`` r
 the network, and the codes come out in the order they finish. ``map`` still returns the
 results in the order of its input; here only their number is used. Sample run::
 
-    $ FLAGS_BASE_URL=http://127.0.0.1:8000/flags python chapter20/flags_threadpool.py
+    $ export FLAGS_BASE_URL=http://127.0.0.1:8000/flags
+    $ .venv/bin/python chapter20/flags_threadpool.py
     DE FR BD CN EG RU IN TR VN ID US BR MX PH NG JP IR ET CD PK
     20 downloads in 0.04s
 """

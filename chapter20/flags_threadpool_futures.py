@@ -8,7 +8,7 @@ on an ``InterpreterPoolExecutor``: all of them implement the ``Executor`` interf
 Sample run (addresses vary; each bare code is printed by the worker that saved it)::
 
     $ export FLAGS_BASE_URL=http://127.0.0.1:8000/flags
-    $ python chapter20/flags_threadpool_futures.py
+    $ .venv/bin/python chapter20/flags_threadpool_futures.py
     Scheduled for BD: <Future at 0x7f1c2a8b5d50 state=running>
     Scheduled for BR: <Future at 0x7f1c2a8b6110 state=running>
     Scheduled for CD: <Future at 0x7f1c2a8b6490 state=running>
@@ -25,6 +25,7 @@ import stopping  # noqa: F401 (first: from here on, every way the run can end is
 from concurrent import futures
 from functools import partial
 
+from arguments import newer_python_options
 from flags import command_line, main
 from flags_threadpool import download_one
 
@@ -57,5 +58,6 @@ if __name__ == '__main__':
     for kind, executor_class in list(EXECUTORS.items())[1:]:
         help = f'use {executor_class.__name__} instead of threads'
         add(f'--{kind}', dest='kind', action='store_const', const=kind, help=help)
-    args = parser.parse_args()
+    # Before 3.14, --interpreters is a usage error that says it needs Python 3.14.
+    args = newer_python_options(parser, {'--interpreters': (3, 14)}).parse_args()
     main(partial(download_many, kind=args.kind or 'threads'))

@@ -30,8 +30,10 @@ READY_TIMEOUT = 30.0  # seconds for a server to start, on a loaded machine
 STOP_TIMEOUT = 10.0  # seconds for a child to exit after SIGTERM, before SIGKILL
 MARK = 'HARNESS_MARK'  # environment: a child's descendants inherit its mark
 READY_LINE = re.compile(r'Serving flags on (http://\S+:(\d+)/flags)')
-# HOST:PORT METHOD PATH STATUS DELAYs, as slow_server.py logs each request.
-LOG_LINE = re.compile(r'\S+ (\S+) (\S+) (\d{3}) (\d+\.\d{3})s')
+# HOST:PORT METHOD PATH STATUS DELAYs ARRIVED ANSWERED, as slow_server.py logs each
+# request; the moments are seconds of time.monotonic(), a clock all processes share.
+MOMENT = r'(\d+\.\d{6})'  # to the microsecond
+LOG_LINE = re.compile(rf'\S+ (\S+) (\S+) (\d{{3}}) (\d+\.\d{{3}})s {MOMENT} {MOMENT}')
 REPORT = {  # the last lines each downloader prints
     'elapsed': r'^(?:Elapsed time: |\d+ downloads in )(\d+\.\d+)s$',
     'ok': r'^(\d+) flags? downloaded\.$',
@@ -45,6 +47,8 @@ class Request(NamedTuple):
     path: str
     status: int
     delay: float
+    arrived: float  # time.monotonic() in the server, when the request arrived
+    answered: float  # ... and when its answer began
 
 
 def parse_report(output: str) -> dict[str, float]:
@@ -260,11 +264,12 @@ class FlagServer:
         """A mark in the log: requests(since=mark) are those made after this call.
 
         It asks for a path nobody else asks for and waits until that request is logged,
-        so a server can be shared by tests run one after the other.
+        so a server can be shared by tests run one after the other. The method MARK is
+        none the server knows: it answers 501 at once, without its delay.
         """
         path = f'/mark/{uuid.uuid4().hex}'
         with socket.create_connection(('127.0.0.1', self.port), timeout) as sock:
-            sock.sendall(f'GET {path} HTTP/1.0\r\n\r\n'.encode())
+            sock.sendall(f'MARK {path} HTTP/1.0\r\n\r\n'.encode())
             while sock.recv(4096):  # the whole answer: the log line was written first
                 pass
 
@@ -275,6 +280,18 @@ class FlagServer:
             raise TimeoutError(f'the server did not log {path}')
         with self.log.changed:
             return next(n for n, line in enumerate(self.log.lines, 1) if path in line)
+
+    def arrived_since(self, moment: float) -> list[Request]:
+        """The requests that arrived at moment (a time.monotonic()) or later and whose
+        answers have reached their clients, in the order of the answers; no mark.
+
+        The server logs each request before it sends the answer, so a client that has
+        its answer finds the line logged; the mark makes sure this process read it.
+        """
+        last = self.mark()
+        with self.log.changed:
+            logged = _requests(self.log.lines[:last])
+        return [r for r in logged if r.arrived >= moment and r.method != 'MARK']
 
     def stderr_lines(self) -> list[str]:
         with self.log.changed:
@@ -293,6 +310,6 @@ class FlagServer:
 def _requests(lines: list[str]) -> list[Request]:
     records = []
     for match in filter(None, map(LOG_LINE.fullmatch, lines)):
-        method, path, status, delay = match.groups()
-        records.append(Request(method, path, int(status), float(delay)))
+        method, path, status, *seconds = match.groups()
+        records.append(Request(method, path, int(status), *map(float, seconds)))
     return records

@@ -5,7 +5,7 @@ few seconds per large prime, which is what makes threads and processes comparabl
 Running the module checks every number of the fixture, one after the other (about
 30 s); Ctrl-C stops it with the count of numbers checked so far::
 
-    $ python chapter20/primes.py
+    $ .venv/bin/python chapter20/primes.py
                    2  P
      142702110479723  P
      ...

@@ -4,7 +4,7 @@ CPU-bound work gains nothing from threads under the GIL; processes run it in par
 ``check_numbers`` takes any ``concurrent.futures.Executor``, so ``cluster_pool.py``
 reuses it unchanged with a Dask executor. Sample run on a 2-core machine::
 
-    $ python chapter20/proc_pool.py
+    $ .venv/bin/python chapter20/proc_pool.py
     Checking 20 numbers with 2 processes:
     9999999999999999     0.000002s
     9999999999999917  P  3.518425s

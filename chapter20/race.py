@@ -2,11 +2,11 @@
 
 The I/O race starts a local flag server that answers each request after a fixed delay,
 then runs every downloader as a reader would: a subprocess given the server's URL,
-saving into a temporary directory. (flags.py and its variants always fetch the 20
-flags of POP20_CC, so they sit out a race on other codes.) The CPU race checks the
-first numbers of primes.py one after the other, then with a ThreadPoolExecutor, a
-ProcessPoolExecutor and, on Python 3.14+, an InterpreterPoolExecutor, each pool with
-the same number of workers.
+saving into a temporary directory. (flags.py and its variants always fetch the flags
+of the 20 most populous countries, so they sit out a race on other codes.) The CPU
+race checks the first numbers of primes.py one after the other, then with a
+ThreadPoolExecutor, a ProcessPoolExecutor and, on Python 3.14+, an
+InterpreterPoolExecutor, each pool with the same number of workers.
 
 Each approach runs in rounds, interleaved: round 1 runs every approach once, then round
 2 does, and so on, so that a busy spell of the machine slows several approaches a
@@ -22,14 +22,21 @@ efficiency (ideal / elapsed) above 100 % is noise: it means the tasks ran faster
 pool than in every sequential round, as when a load slowed each sequential round or
 the clock speed changed. Speedup is against the first sequential approach. Under a
 table, a line names each approach whose rounds spread more than 25 % of their median,
-(max - min) / median: the machine was too busy for a fair comparison of that row.
+(max - min) / median: the machine was too busy for a fair comparison of that row. A
+time under 0.01 s is too small to measure (``-n 1`` checks the number 2 only): the
+table shows no ratio of it, and a line says how to give the race more work.
+
+``--timeline`` (``-t``) adds a chart under each race: when each request of the last
+round of each approach arrived at the flag server and was answered, as its log says,
+and when each number was checked, by which worker, as the workers' clocks say. Every
+approach of a race is drawn on one scale: race_timeline.py. See the README for both.
 
 Ctrl-C (or SIGTERM) at any moment stops the server and every child, then shows the
 tables of the rounds that finished ('-' for an approach with none) and exits with
 status 130. Otherwise the status is 0 when every run succeeded, 1 if not, and 2 for
 bad options. A run on 2 cores with Python 3.14, abridged::
 
-    $ python chapter20/race.py
+    $ .venv/bin/python chapter20/race.py
     Flag server (pid 1092) is serving on http://127.0.0.1:38657/flags.
 
     I/O race, round 1 of 3:
@@ -68,7 +75,6 @@ import contextlib
 import os
 import shutil
 import site
-import statistics
 import sys
 import tempfile
 import time
@@ -77,17 +83,16 @@ from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
 
 import harness
 from arguments import int_in, number_in, positive_int
 from flags import POP20_CC
 from primes import NUMBERS, PRIME_FIXTURE
-from proc_pool import check
+from race_report import CPU_RACE, IO_RACE, Round, Rounds, io_title, plural, show
+from race_timeline import checks, requests, timed_check
 
 ALL_CC = (harness.CHAPTER / 'country_codes.txt').read_text().split()
 CPUS: int = getattr(os, 'process_cpu_count', os.cpu_count)() or 1  # 3.13+: ours only
-BUSY = 0.25  # rounds spread wider than this: the comparison is not fair
 FIRST_SERIES = {  # approach: workers; these always download the POP20_CC flags
     'flags.py': 1, 'flags_threadpool.py': min(32, CPUS + 4),  # the pool's default
     'flags_threadpool_futures.py': 3, 'flags_threadpool_futures.py --processes': 3,
@@ -101,102 +106,6 @@ if INTERPRETERS := getattr(futures, 'InterpreterPoolExecutor', None):  # 3.14+
     # Its interpreters start from the initial sys.path: put proc_pool's folder on it.
     SETUP = {'initializer': site.addsitedir, 'initargs': (str(harness.CHAPTER),)}
     POOLS['InterpreterPoolExecutor'] = partial(INTERPRETERS, **SETUP)
-IO_COUNTS, CPU_COUNTS = ['OK', '404', 'errors'], ['checked', 'primes']
-
-
-class Round(NamedTuple):
-    """One run of an approach."""
-
-    elapsed: float | None  # None: the run reported no time
-    counts: tuple[int, ...]  # OK, not found, errors; or numbers checked, primes
-    succeeded: bool
-    task_times: tuple[float, ...] = ()  # of each number, in a sequential CPU run
-
-
-class Run(NamedTuple):
-    """A row of a table: an approach over the rounds it finished."""
-
-    approach: str
-    workers: int
-    elapsed: float | None  # the median; None if no round reported a time
-    ideal: float | None
-    counts: tuple[int, ...]  # () if no round finished
-    spread: float = 0.0  # (max - min) / median of the rounds' times
-
-
-Rounds = dict[tuple[str, int], list[Round]]  # (approach, workers): rounds finished
-Ideal = Callable[[int], float | None]  # workers: ideal time
-
-
-def summarize(name: str, workers: int, ideal: float | None, rounds: list[Round]) -> Run:
-    """The median time of the rounds that have one; the counts of the worst round."""
-    times = sorted(r.elapsed for r in rounds if r.elapsed is not None)
-    median = statistics.median(times) if times else None
-    spread = (times[-1] - times[0]) / median if median else 0.0
-    counts = min((r.counts for r in rounds), key=lambda c: c[0], default=())
-    return Run(name, workers, median, ideal, counts, spread)
-
-
-def ratio(numerator: float | None, elapsed: float | None) -> float | None:
-    """Efficiency is ideal / elapsed; speedup is sequential elapsed / elapsed."""
-    return None if numerator is None or not elapsed else numerator / elapsed
-
-
-def format_table(runs: Sequence[Run], counted: Sequence[str]) -> list[str]:
-    def show(value: float | None, template: str) -> str:
-        return '-' if value is None else template.format(value)
-
-    sequential = next((r.elapsed for r in runs if r.workers == 1 and r.elapsed), None)
-    rows = [[*'approach workers elapsed ideal efficiency speedup'.split(), *counted]]
-    for run in runs:
-        times = [show(run.elapsed, '{:.2f}s'), show(run.ideal, '{:.2f}s')]
-        times.append(show(ratio(run.ideal, run.elapsed), '{:.0%}'))
-        times.append(show(ratio(sequential, run.elapsed), '{:.1f}x'))
-        counts = [str(n) for n in run.counts] or ['-'] * len(counted)
-        rows.append([run.approach, str(run.workers), *times, *counts])
-    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
-    # The approach aligned left, the numbers right.
-    cells = [f'{{:<{widths[0]}}}'] + [f'{{:>{width}}}' for width in widths[1:]]
-    return ['  '.join(cells).format(*row) for row in rows]
-
-
-def busy_warnings(runs: Sequence[Run]) -> list[str]:
-    """A line for each run whose rounds spread by more than BUSY of their median."""
-    template = (
-        'The machine was too busy for a fair comparison of {}: its rounds spread over'
-        ' {:.0%} of their median time.'
-    )
-    return [template.format(r.approach, r.spread) for r in runs if r.spread > BUSY]
-
-
-def bar_chart(runs: Sequence[Run], width: int = 40) -> list[str]:
-    label = max(len(run.approach) for run in runs)
-    longest = max(run.elapsed or 0.0 for run in runs) or 1.0  # 1.0: all took 0.00s
-    lines = []
-    for run in runs:
-        bar = 'failed' if run.counts else '-'  # or no round finished
-        if run.elapsed is not None:
-            bar = f'{"#" * round(width * run.elapsed / longest)} {run.elapsed:.2f}s'
-        lines.append(f'{run.approach:<{label}}  {bar}')
-    return lines
-
-
-def show(title: str, rounds: Rounds, ideal: Ideal, counted: list[str]) -> None:
-    """The table with its warnings, then the chart, of the rounds finished if any."""
-    if not any(rounds.values()):
-        return
-    runs = [summarize(a, w, ideal(w), done) for (a, w), done in rounds.items()]
-    table = format_table(runs, counted)
-    print(f'\n{title}', *table, *busy_warnings(runs), '', *bar_chart(runs), sep='\n')
-
-
-def plural(count: int, noun: str) -> str:
-    return f'{count} {noun}' if count == 1 else f'{count} {noun}s'
-
-
-def io_title(codes: int, delay: float, error_rate: float) -> str:
-    errors = f' and {error_rate:.0%} errors' if error_rate else ''
-    return f'I/O race: {plural(codes, "flag")}, a {delay}s delay{errors}.'
 
 
 def race(name: str, n: int, rounds: Rounds, run: Callable[[str, int], Round]) -> None:
@@ -209,32 +118,44 @@ def race(name: str, n: int, rounds: Rounds, run: Callable[[str, int], Round]) ->
             print('failed.' if result.elapsed is None else f'{result.elapsed:.2f}s.')
 
 
-def download(url: str, cc: list[str], tmp: str, label: str, workers: int) -> Round:
+def download(
+    server: harness.FlagServer, cc: list[str], tmp: str, label: str, workers: int
+) -> Round:
     """Run a downloader in its own process group, which harness.stop kills whole."""
-    argv, cwd = label.split(), Path(tempfile.mkdtemp(dir=tmp))
+    argv, cwd, url = label.split(), Path(tempfile.mkdtemp(dir=tmp)), server.base_url
     if label.startswith('flags2_'):
         argv += ['-s', url, '-m', str(workers), *cc]
-    env = {'FLAGS_BASE_URL': url}
+    env, launched = {'FLAGS_BASE_URL': url}, time.monotonic()
     # The timeout is a guard only: every client times out its own requests.
     done = harness.run(*argv, timeout=3600, cwd=cwd, env=env, start_new_session=True)
+    ended = time.monotonic()
+    try:  # the requests of this run: those that arrived since it started
+        timeline = requests(server.arrived_since(launched), launched, ended)
+    except OSError:  # the server is gone: the downloads failed, and the table says so
+        timeline = None
     report = harness.parse_report(done.stdout)
     # The first series prints no counts: count the files, and the rest as errors.
     ok = int(report.get('ok', len(list(cwd.glob('downloaded/*.gif')))))
     not_found = int(report.get('not found', 0))
     errors = int(report.get('errors', len(cc) - ok - not_found))
     succeeded = done.returncode == 0 and not errors
-    return Round(report.get('elapsed'), (ok, not_found, errors), succeeded)
+    counts = (ok, not_found, errors)
+    return Round(report.get('elapsed'), counts, succeeded, timeline=timeline)
 
 
 def check_all(numbers: list[int], label: str, workers: int) -> Round:
-    pool, t0 = POOLS[label], time.perf_counter()
+    """Check the numbers with a pool, start-up included; each check timed where it
+    ran, on time.monotonic(), the clock that the workers share with this process."""
+    pool, t0 = POOLS[label], time.monotonic()
     with pool(workers) if pool else contextlib.nullcontext() as executor:
-        mapped = executor.map(check, numbers) if executor else map(check, numbers)
-        results = list(mapped)
-    elapsed = time.perf_counter() - t0
+        mapped = (executor.map if executor else map)(timed_check, numbers)
+        timed = list(mapped)
+    elapsed = time.monotonic() - t0
+    results = [result for result, _ in timed]
     right = all((n, flag) in PRIME_FIXTURE for n, flag, _ in results)
     counts = (len(results), sum(result.flag for result in results))
-    return Round(elapsed, counts, right, tuple(r.elapsed for r in results))
+    timeline = checks([span for _, span in timed], t0, t0 + elapsed)
+    return Round(elapsed, counts, right, tuple(r.elapsed for r in results), timeline)
 
 
 def cpu_ideal(rounds: Rounds, workers: int) -> float | None:
@@ -249,7 +170,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add = parser.add_argument
     # fmt: off
     which = parser.add_mutually_exclusive_group().add_argument
-    which('cc', metavar='CC', nargs='*', default=[], help='codes (default: POP20_CC)')
+    which('cc', metavar='CC', nargs='*', default=[],
+          help='country codes (default: the 20 most populous countries)')
     which('-a', '--all', action='store_true', help='all 194 codes; flags2 clients only')
     add('-d', '--delay', type=number_in(0, 5), default=0.2, metavar='SECONDS',
         help='how long the server waits before each answer (default: %(default)s)')
@@ -260,13 +182,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     # rounds, so start-up costs of a few tens of ms do not hide what concurrency gains.
     add('-m', '--max-req', type=int_in(1, 1000), default=4, metavar='N',
         help='concurrent requests of the flags2 clients (default: %(default)s)')
-    add('-w', '--workers', type=positive_int, default=CPUS, metavar='N',
-        help='workers of each pool in the CPU race (default: %(default)s, the CPUs)')
+    add('-w', '--workers', type=int_in(1, 256), default=CPUS, metavar='N',
+        help='workers of each pool in the CPU race (default: %(default)s, the CPUs;'
+        ' at most 256)')
     add('-n', '--numbers', type=int_in(1, len(NUMBERS)), default=4, metavar='N',
         help=f'how many numbers to check, from the first (default: %(default)s,'
         f' at most {len(NUMBERS)})')
     add('-r', '--rounds', type=positive_int, default=3, metavar='N',
         help='runs of each approach; the table shows medians (default: %(default)s)')
+    add('-t', '--timeline', action='store_true',
+        help='draw when each request and each check of the last round ran')
     # fmt: on
     args = parser.parse_args(argv)
     for cc in args.cc:
@@ -280,7 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     codes = ALL_CC if args.all else sorted({cc.upper() for cc in args.cc} or POP20_CC)
     first = FIRST_SERIES if codes == sorted(POP20_CC) else {}
     if not first:
-        print('The flags.py series sits out: it always downloads the POP20_CC flags.')
+        print(
+            'The flags.py series sits out: it always downloads the flags of the 20'
+            ' most populous countries, not the codes given.'
+        )
     flags2 = dict.fromkeys(['flags2_threadpool.py', 'flags2_asyncio.py'], args.max_req)
     lineup = {**first, 'flags2_sequential.py': 1, **flags2}
     io_rounds: Rounds = {key: [] for key in lineup.items()}
@@ -291,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = ['--delay', str(args.delay), '--error-rate', str(args.error_rate)]
     cpu_ideal_time = partial(cpu_ideal, cpu_rounds)
     tables = [  # each shown once: when its race is over, or by a stop
-        partial(show, title, io_rounds, io_ideal, IO_COUNTS),
-        partial(show, cpu_title, cpu_rounds, cpu_ideal_time, CPU_COUNTS),
+        partial(show, IO_RACE, title, io_rounds, io_ideal, args.timeline),
+        partial(show, CPU_RACE, cpu_title, cpu_rounds, cpu_ideal_time, args.timeline),
     ]
 
     def show_table() -> None:
@@ -310,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stopping.at_stop(partial(shutil.rmtree, tmp, ignore_errors=True))
             url = server.base_url
             print(f'Flag server (pid {server.process.pid}) is serving on {url}.')
-            race('I/O', args.rounds, io_rounds, partial(download, url, codes, tmp))
+            race('I/O', args.rounds, io_rounds, partial(download, server, codes, tmp))
         show_table()
         largest_first = NUMBERS[args.numbers - 1 :: -1]  # as proc_pool.py does
         race('CPU', args.rounds, cpu_rounds, partial(check_all, largest_first))

@@ -10,17 +10,24 @@ many times that path was asked for, so a seeded run fails the same requests what
 the order of arrival.
 
 Once listening, it prints ``Serving flags on http://HOST:PORT/flags`` on stdout, then
-logs one line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs`` (the
-server's own address; unprintable characters of the path escaped). Ctrl-C stops it with
-status 130; a usage error exits with status 2, a port it cannot listen on with 1.
-Sample run::
+logs one line per request on stderr: ``HOST:PORT METHOD PATH STATUS DELAYs ARRIVED
+ANSWERED`` (the server's own address; unprintable characters of the path escaped; the
+moments the request arrived and its answer began, in seconds of ``time.monotonic()``,
+a clock that every process of the machine shares, so race.py can draw them). Ctrl-C
+stops it with status 130; a usage error exits with status 2, a port it cannot listen
+on with 1. Sample run::
 
-    $ python chapter20/slow_server.py 8001 --delay 0.5:5
+    $ .venv/bin/python chapter20/slow_server.py 8001 --delay 0.5:5
     Serving flags on http://127.0.0.1:8001/flags
-    127.0.0.1:8001 GET /flags/cn/cn.gif 200 3.217s
+    127.0.0.1:8001 GET /flags/cn/cn.gif 200 3.217s 5012.004118 5015.221540
 
-``--labels`` starts, in one process, the three servers the clients' labels name:
-LOCAL on 8000, DELAY on 8001 (0.5 to 5 s) and ERROR on 8002 (the same delay, 25 % 418).
+``--labels`` starts, in one process, the three servers the clients' labels name,
+and each ready line says which one it is::
+
+    $ .venv/bin/python chapter20/slow_server.py --labels
+    Serving flags on http://127.0.0.1:8000/flags as LOCAL: answers at once
+    Serving flags on http://127.0.0.1:8001/flags as DELAY: waits 0.5-5 s to answer
+    Serving flags on http://127.0.0.1:8002/flags as ERROR: waits 0.5-5 s; 25 % are 418
 """
 
 import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
@@ -53,10 +60,10 @@ class Behaviour(NamedTuple):
     error_rate: float = 0.0
 
 
-LABELS = {
-    'LOCAL': (8000, Behaviour()),
-    'DELAY': (8001, Behaviour(0.5, 5.0)),
-    'ERROR': (8002, Behaviour(0.5, 5.0, 0.25)),
+LABELS = {  # the servers the flags2 clients name: port, behaviour, what it does
+    'LOCAL': (8000, Behaviour(), 'answers at once'),
+    'DELAY': (8001, Behaviour(0.5, 5.0), 'waits 0.5-5 s to answer'),
+    'ERROR': (8002, Behaviour(0.5, 5.0, 0.25), 'waits 0.5-5 s; 25 % are 418'),
 }
 
 
@@ -94,9 +101,10 @@ class FlagHandler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'  # keep-alive: clients reuse their connections
     disable_nagle_algorithm = True  # else headers and body wait 40 ms for an ACK
     server: FlagServer
-    delay = 0.0
+    delay = arrived = 0.0  # of the request being answered; arrived 0.0: not a GET
 
     def do_GET(self) -> None:
+        self.arrived = time.monotonic()
         # The raw target: self.path has a leading '//' folded, and we normalise nothing.
         target = self.requestline.split()[1]
         self.delay, fail = self.server.fate(target)
@@ -115,8 +123,10 @@ class FlagHandler(BaseHTTPRequestHandler):
         words = [*self.requestline.split(), '-', '-']
         path = ''.join(c if c.isprintable() else f'\\x{ord(c):02x}' for c in words[1])
         status = int(code) if isinstance(code, int) else code  # 3.10: str(enum) is long
-        line = f'{host}:{port} {words[0]} {path} {status} {self.delay:.3f}s'
-        self.delay = 0.0  # a later bad request on this connection was not delayed
+        now = time.monotonic()  # the answer begins: this line comes before its bytes
+        times = f'{self.delay:.3f}s {self.arrived or now:.6f} {now:.6f}'
+        line = f'{host}:{port} {words[0]} {path} {status} {times}'
+        self.delay = self.arrived = 0.0  # a later bad request has neither
         with self.server.lock:
             print(line, file=sys.stderr, flush=True)
 
@@ -146,9 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     low, high = args.delay or (0.0, 0.0)
     behaviour = Behaviour(low, high, args.error_rate or 0.0)
     port = PORT if args.port is None else args.port
-    plan = list(LABELS.values()) if args.labels else [(port, behaviour)]
+    plan = LABELS.items() if args.labels else [('', (port, behaviour, ''))]
     seed = random.randrange(2**64) if args.seed is None else args.seed
-    for port, behaviour in plan:
+    for label, (port, behaviour, what) in plan:
         try:
             server = FlagServer((args.bind, port), behaviour, seed)
         except OSError as exc:
@@ -156,7 +166,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f'{PROG}: cannot serve on {args.bind}:{port}: {why}.')
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f'http://{args.bind}:{server.server_port}/flags'
-        print(f'Serving flags on {url}', flush=True)
+        named = f' as {label}: {what}' if label else ''
+        print(f'Serving flags on {url}{named}', flush=True)
     # Drawing every flag takes ~0.2 s: do it after the ready line, not before.
     draw_all = threading.Thread(target=lambda: [*map(flag_gif, FLAGS.values())])
     draw_all.daemon = True  # a stop need not wait for it

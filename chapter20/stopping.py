@@ -15,6 +15,10 @@ that from its first line on:
 - What the script started ends with it, even when it is killed with SIGKILL: the
   workers of its process pools, their forkserver, and the scripts that harness.py
   starts (such as race.py's flag server).
+- A package the scripts need (httpx, tqdm) missing from the Python that runs them,
+  as when a reader types ``python3 chapter20/flags.py`` rather than the README's
+  ``.venv/bin/python``: one line on stderr that names it and gives the README's
+  command, and status 1, not a traceback (``_missing_package``).
 
 How: SIGINT and SIGTERM are blocked in the main thread before any other thread starts,
 hence in every thread, and one thread of this module waits for them (``sigwait``) and
@@ -41,6 +45,9 @@ EXIT_INTERRUPTED = 128 + _signal.SIGINT  # 130: the shells' status for these end
 EXIT_TERMINATED = 128 + _signal.SIGTERM  # 143
 EXIT_CLOSED_PIPE = 128 + _signal.SIGPIPE  # 141
 STOP_WITH_PID = 'STOP_WITH_PID'  # environment: the process whose end ends this one
+RUN_PACKAGES = {'httpx', 'tqdm'}  # pyproject.toml's group "run": what the scripts need
+# The README's set-up, from the repository's root: a venv that holds them.
+SET_UP = 'python3 -m venv --upgrade-deps .venv && .venv/bin/pip install -q --group venv'
 
 
 def started_as() -> str:
@@ -74,6 +81,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import TracebackType
 from typing import Any, NoReturn, TextIO
 
 POLL_INTERVAL = 0.2  # seconds between checks that a process lives, without pidfd_open
@@ -241,6 +249,29 @@ class _Output:
         return getattr(self.stream, name)
 
 
+def _missing_package(
+    kind: type[BaseException], exc: BaseException, traceback: TracebackType | None
+) -> None:
+    """sys.excepthook of a script: a package of RUN_PACKAGES that this Python cannot
+    import is one line, which says how to run the script with the project's venv."""
+    name = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if (name or '').partition('.')[0] not in RUN_PACKAGES:
+        sys.__excepthook__(kind, exc, traceback)
+        return
+    import shlex
+
+    root = os.path.dirname(HERE)
+    script = os.path.relpath(os.path.realpath(sys.argv[0]), root)
+    run = shlex.join(['.venv/bin/python', script, *sys.argv[1:]])
+    commands = f'cd {shlex.quote(root)} && {SET_UP} && {run}'
+    print(
+        f'*** {os.path.basename(script)} needs {name}, which this Python'
+        f" ({sys.executable}) does not have. Make the project's venv as the README"
+        f' says and run the script with it: {commands}',
+        file=sys.stderr,
+    )
+
+
 def _become_worker() -> None:
     """In a pool's worker process: Ctrl-C is the script's, SIGTERM ends the worker,
     and the worker ends when the script does."""
@@ -266,6 +297,7 @@ if ROLE in ('script', 'worker'):  # sub-interpreters take no signals, and never 
 if ROLE == 'worker':
     _become_worker()
 elif ROLE == 'script':
+    sys.excepthook = _missing_package
     for signum in STOP_SIGNALS:  # not ignored (nohup, cmd &): it may be dropped unseen
         _signal.signal(signum, _let_through)
     if sys.version_info < (3, 14):

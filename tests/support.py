@@ -32,6 +32,7 @@ The conventions of the spec, which tools/spec_page.py relies on to write SPEC.md
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import os
 import runpy
@@ -163,6 +164,20 @@ def run_into_head(
     finally:
         harness.stop(child)
     return status, head, err
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    return response.status, response.read()
+
+
+def raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """Send one request line as given, on a new connection; return status and body."""
+    with socket.create_connection(('127.0.0.1', port), SHORT_TIMEOUT) as sock:
+        request = f'GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+        sock.sendall(request.encode('latin-1'))
+        return read_response(sock)
 
 
 ENDINGS = [  # what a reader may do to a run, and the status it ends with

@@ -7,6 +7,7 @@ a fixed order; the workers' ``loiter`` lines interleave with them as threads do.
 """
 
 import inspect
+import platform
 import re
 import sys
 import threading
@@ -456,10 +457,15 @@ def test_buffersize_must_be_a_whole_number_from_1(
 def test_buffersize_is_a_usage_error_where_map_lacks_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Before Executor.map had buffersize (3.14), --buffersize is an unknown option."""
+    """Before Executor.map had buffersize (3.14), --buffersize is a usage error that
+    says which Python it needs, not an unrecognized argument; -h does not show it."""
     code, out, err = parse(monkeypatch, capsys, '--buffersize', '2')
     assert (code, out) == (2, '')
-    assert err.endswith('error: unrecognized arguments: --buffersize\n')  # 2: COUNT
+    assert err.startswith(f'{USAGE} [COUNT]\n')
+    assert err.endswith(
+        'error: argument --buffersize: needs Python 3.14 or newer; this is Python'
+        f' {platform.python_version()}\n'
+    )
 
 
 def test_a_usage_error_has_no_traceback(tmp_path: Path) -> None:

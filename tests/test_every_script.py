@@ -38,6 +38,7 @@ from tests.support import (
     CHAPTER,
     ENDINGS,
     LONG_TIMEOUT,
+    ROOT,
     end_by,
     run_as_main,
     run_script,
@@ -66,6 +67,8 @@ LIBRARIES = [
     'flag_images.py',
     'flags2_common.py',
     'harness.py',
+    'race_report.py',
+    'race_timeline.py',
     'stopping.py',
 ]
 # The most code lines (no docstring, comment or blank line) of each listing: 1.5 x the
@@ -294,6 +297,31 @@ def test_a_download_folder_that_cannot_be_made_is_one_line_and_status_1(
     assert (tmp_path / 'downloaded').read_text() == 'not a folder\n'
 
 
+@pytest.mark.parametrize(
+    ('script', 'choose'),
+    [
+        pytest.param('flags.py', 'set FLAGS_BASE_URL to one of them, such as'
+                     ' http://127.0.0.1:8000/flags', id='flags.py'),
+        pytest.param('flags2_asyncio.py', 'choose one with -s LOCAL, DELAY or ERROR'
+                     ' (or -s URL)', id='flags2_asyncio.py'),
+    ],
+)  # fmt: skip
+def test_a_downloader_that_no_server_answers_says_how_to_start_or_choose_one(
+    script: str, choose: str, tmp_path: Path, dead_url: str
+) -> None:
+    """Run as a reader runs it with no flag server at its URL, a downloader ends its
+    stderr with one line: nothing answered there, the flag server may not be
+    running, the command that starts the local ones, and how to choose one."""
+    server = ['-s', dead_url] if script.startswith('flags2_') else []
+    run = run_here(script, *server, cwd=tmp_path, dead_url=dead_url)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1].endswith(
+        f'Nothing answered at {dead_url}: is the flag server running? Start the local'
+        ' flag servers with .venv/bin/python chapter20/slow_server.py --labels, and'
+        f' {choose}.'
+    )
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec('distributed') is not None, reason='Dask is installed'
 )
@@ -305,6 +333,68 @@ def test_cluster_pool_without_dask_is_one_line_and_status_1(tmp_path: Path) -> N
         run, '*** cluster_pool.py needs Dask: pip install distributed'
     )
     assert list(tmp_path.iterdir()) == []
+
+
+# The scripts that import httpx, themselves or through a sibling.
+NEED_HTTPX = [script for script in SCRIPTS if script.startswith(('flags', 'race'))]
+
+
+def set_up_and_run(script: str, *args: str) -> str:
+    """The README's set-up, then the script run as given with the venv's Python."""
+    return (
+        f'cd {ROOT} && python3 -m venv --upgrade-deps .venv'
+        f' && .venv/bin/pip install -q --group venv'
+        f' && .venv/bin/python chapter20/{script} {" ".join(args)}'
+    )
+
+
+@pytest.mark.parametrize('script', NEED_HTTPX)
+def test_a_python_without_httpx_says_how_to_run_the_script_in_one_line(
+    script: str, tmp_path: Path
+) -> None:
+    """Run by a Python that cannot import httpx (here ``python -S``, which leaves out
+    site-packages), even for ``-h``, a script says in one line what it needs and
+    gives the README's command to make the venv and run the script with it; status
+    1, no traceback."""
+    run = run_script('-S', script, '-h', cwd=tmp_path)
+    assert_one_line_failure(
+        run,
+        f'*** {script} needs httpx, which this Python ({sys.executable}) does not'
+        " have. Make the project's venv as the README says and run the script with it:"
+        f' {set_up_and_run(script, "-h")}',
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_missing_package_named_is_the_one_missing(tmp_path: Path) -> None:
+    """With httpx there but not tqdm, a flags2 client names tqdm; the command keeps
+    the arguments it was given, quoted for the shell."""
+    (tmp_path / 'tqdm.py').write_text(
+        "raise ModuleNotFoundError(\"No module named 'tqdm'\", name='tqdm')\n"
+    )
+    env = {'PYTHONPATH': str(tmp_path)}
+    run = run_script(
+        'flags2_threadpool.py', '-s', 'DELAY', 'a b', cwd=tmp_path, env=env
+    )
+    assert run.returncode == 1
+    assert run.stderr.startswith('*** flags2_threadpool.py needs tqdm, which ')
+    assert run.stderr.endswith(
+        f'{set_up_and_run("flags2_threadpool.py", "-s", "DELAY", repr("a b"))}\n'
+    )
+
+
+def test_another_missing_module_is_a_bug_and_shows_its_traceback(
+    tmp_path: Path,
+) -> None:
+    """Only the packages the README installs get the one line: any other module that
+    cannot be found is a bug to see, with Python's own traceback."""
+    (tmp_path / 'httpx.py').write_text(
+        "raise ModuleNotFoundError(\"No module named 'httpcore'\", name='httpcore')\n"
+    )
+    run = run_script('flags.py', '-h', cwd=tmp_path, env={'PYTHONPATH': str(tmp_path)})
+    assert run.returncode == 1
+    assert run.stderr.startswith('Traceback (most recent call last):\n')
+    assert run.stderr.endswith("ModuleNotFoundError: No module named 'httpcore'\n")
 
 
 @pytest.mark.parametrize('library', LIBRARIES)

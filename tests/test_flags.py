@@ -216,6 +216,55 @@ def test_main_reports_an_error_without_a_message_in_one_line(
     assert capsys.readouterr().err == '\n*** Download failed: ReadTimeout: no details\n'
 
 
+START = '.venv/bin/python chapter20/slow_server.py --labels'
+SET_URL = 'set FLAGS_BASE_URL to one of them, such as http://127.0.0.1:8000/flags'
+
+
+@pytest.mark.parametrize(
+    ('base_url', 'why'),
+    [
+        pytest.param('http://127.0.0.1:8000/flags', 'is the flag server running? Start',
+                     id='local-server-down'),
+        pytest.param('http://localhost:8001/flags', 'is the flag server running? Start',
+                     id='localhost-server-down'),
+        pytest.param(BASE, 'is this machine offline? To work offline, start',
+                     id='remote-site-offline'),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    'exc',
+    [
+        pytest.param(
+            httpx.ConnectError('[Errno 111] Connection refused'), id='refused'
+        ),
+        pytest.param(httpx.ConnectTimeout('timed out'), id='no-answer-to-connect'),
+    ],
+)
+def test_no_server_at_the_base_url_says_what_to_do_in_the_same_line(
+    base_url: str,
+    why: str,
+    exc: httpx.TransportError,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """When nothing answers at the base URL, the line that ends the run goes on: the
+    local flag server may not be running (or, for a remote site, the machine may be
+    offline), how to start the local servers, and that FLAGS_BASE_URL chooses one."""
+    monkeypatch.setattr(flags, 'BASE_URL', base_url)
+
+    def downloader(cc_list: list[str]) -> int:
+        raise exc
+
+    with pytest.raises(SystemExit) as excinfo:
+        flags.main(downloader)
+
+    assert excinfo.value.code == 1
+    assert capsys.readouterr().err == (
+        f'\n*** Download failed: {type(exc).__name__}: {exc}. Nothing answered at'
+        f' {base_url}: {why} the local flag servers with {START}, and {SET_URL}.\n'
+    )
+
+
 @pytest.mark.respx(base_url=BASE)
 def test_a_full_disk_ends_the_run_with_one_line_naming_the_flag(
     respx_mock: respx.MockRouter,

@@ -529,6 +529,51 @@ def test_ctrl_c_prints_the_partial_report_and_exits_with_130(
     assert err == '\n*** Interrupted: 16 of 20 codes were not searched.\n'
 
 
+NOTHING_ANSWERED = (
+    '*** Nothing answered at {}: is the flag server running? Start the local flag'
+    ' servers with .venv/bin/python chapter20/slow_server.py --labels, and choose one'
+    ' with -s LOCAL, DELAY or ERROR (or -s URL).\n'
+)
+
+
+@pytest.mark.parametrize(
+    ('argv', 'url'),
+    [
+        pytest.param([], 'http://127.0.0.1:8000/flags', id='local'),
+        pytest.param(['-s', 'delay'], 'http://127.0.0.1:8001/flags', id='delay'),
+    ],
+)
+def test_a_run_that_no_server_answered_says_what_to_do_after_the_report(
+    argv: list[str], url: str, in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When no download got an answer, only ConnectError or ConnectTimeout, a line
+    on stderr follows the report: the flag server may not be running, how to start
+    the local ones, and that -s chooses one."""
+    failed = outcomes_of((19, httpx.ConnectError('')), (1, httpx.ConnectTimeout('')))
+    assert run_main(argv, FakeDownloads(failed)) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-2] == '20 errors: ConnectError (19), ConnectTimeout (1).'
+    assert err == NOTHING_ANSWERED.format(url)
+
+
+@pytest.mark.parametrize(
+    'outcomes',
+    [
+        pytest.param([Outcome(OK), *outcomes_of((19, httpx.ConnectError('')))],
+                     id='one-answered'),
+        pytest.param(outcomes_of((19, httpx.ConnectError('')), (1, status_error(418))),
+                     id='one-error-answered'),
+        pytest.param([], id='nothing-asked'),
+    ],
+)  # fmt: skip
+def test_a_run_that_a_server_answered_says_nothing_of_starting_one(
+    outcomes: list[Outcome], in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One answer, even a 418, shows a server is there: no advice to start one."""
+    run_main([], FakeDownloads(outcomes))
+    assert capsys.readouterr().err == ''
+
+
 def test_a_flag_that_cannot_be_saved_ends_the_run_with_one_line(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,6 +20,7 @@ import functools
 import io
 import multiprocessing
 import pickle
+import platform
 import re
 import sys
 from concurrent import futures
@@ -44,6 +45,7 @@ from tests.support import (
     end_by,
     needs_python,
     nothing_left,
+    older_python,
     run_as_main,
     run_script,
     start_script,
@@ -208,6 +210,13 @@ def test_h_names_the_pool_of_each_option(
             id='two-pools',
             marks=needs_python(3, 14),
         ),
+        pytest.param(
+            ['--interpreters'],
+            'argument --interpreters: needs Python 3.14 or newer; this is Python'
+            f' {platform.python_version()}',
+            id='interpreters-before-3.14',
+            marks=older_python(3, 14),
+        ),
     ],
 )
 def test_a_bad_command_line_is_a_usage_error_with_status_2(
@@ -217,8 +226,9 @@ def test_a_bad_command_line_is_a_usage_error_with_status_2(
     capsys: pytest.CaptureFixture[str],
     in_tmp: Path,
 ) -> None:
-    """A bad option, or two pools at once, gets the usage and argparse's one error
-    line, status 2, and no download."""
+    """A bad option, two pools at once, or before Python 3.14 the interpreters it
+    lacks, gets the usage and argparse's one error line, status 2, and no
+    download."""
     status = run_as_main(SCRIPT.name, *argv, monkeypatch=monkeypatch)
 
     out, err = capsys.readouterr()

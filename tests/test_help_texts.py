@@ -9,6 +9,9 @@ parse, in this process, as the every-script spec does.
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
+import re
 import runpy
 import sys
 import tempfile
@@ -69,3 +72,32 @@ def test_h_describes_the_script_and_every_argument(script: str) -> None:
     ]
     assert (parser.description or '').strip()
     assert unexplained == []
+
+
+@functools.cache
+def code_names() -> frozenset[str]:
+    """The names of the constants of chapter20/ that a reader might take for words,
+    such as POP20_CC or DEST_DIR: UPPER_CASE with an underscore, assigned at the top
+    level of a module."""
+    names: set[str] = set()
+    for path in CHAPTER.glob('*.py'):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = (
+                    node.targets if isinstance(node, ast.Assign) else [node.target]
+                )
+                for target in targets:
+                    names.update(
+                        n.id for n in ast.walk(target) if isinstance(n, ast.Name)
+                    )
+    return frozenset(n for n in names if n.isupper() and '_' in n)
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_h_speaks_the_readers_words_not_the_names_of_the_code(script: str) -> None:
+    """The help says "the 20 most populous countries", not POP20_CC: no constant of
+    the code appears in it (an environment variable, FLAGS_BASE_URL, is the reader's
+    to set)."""
+    words = set(re.findall(r'\b[A-Z][A-Z0-9_]*\b', parser_of(script).format_help()))
+    assert 'POP20_CC' in code_names()
+    assert sorted(words & code_names()) == []

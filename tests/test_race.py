@@ -14,25 +14,49 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import ideal_cpu, ideal_io, parse_report, still_running, stop
-from race import (
+from harness import (
+    FlagServer,
+    Request,
+    ideal_cpu,
+    ideal_io,
+    parse_report,
+    still_running,
+    stop,
+)
+from proc_pool import check
+from race import POOLS, cpu_ideal, main
+from race_report import (
+    CPU_RACE,
+    IO_RACE,
     Round,
     Rounds,
     Run,
     bar_chart,
     busy_warnings,
-    cpu_ideal,
     format_table,
     io_title,
-    main,
     ratio,
     summarize,
+    too_small,
+)
+from race_timeline import (
+    CHECKS,
+    REQUESTS,
+    Chart,
+    Span,
+    Timeline,
+    checks,
+    code_of,
+    draw,
+    requests,
+    timed_check,
 )
 from tests.support import (
     EXIT_INTERRUPTED,
@@ -40,14 +64,18 @@ from tests.support import (
     ctrl_c,
     needs_python,
     nothing_left,
+    raw_get,
     run_script,
     start_script,
 )
 
 # Three codes, so only the flags2 clients race; a tiny delay; only the first number, 2.
-SHORT_RACE = ['--delay', '0.01', '--numbers', '1', '--rounds', '1', 'CN', 'IN', 'US']
+SHORT_RACE = [
+    *('--delay', '0.01', '--numbers', '1', '--rounds', '1', '--timeline'),
+    *('CN', 'IN', 'US'),
+]
 FLAGS2 = ['flags2_sequential.py', 'flags2_threadpool.py', 'flags2_asyncio.py']
-IO_COUNTS = ['OK', '404', 'errors']
+IO_COUNTS = IO_RACE.counted
 
 
 def make_run(approach: str, workers: int, elapsed: float | None, ideal: float) -> Run:
@@ -143,12 +171,26 @@ def test_efficiency_and_speedup_divide_by_the_elapsed_time() -> None:
 
 
 @pytest.mark.parametrize(
-    'elapsed',
-    [pytest.param(None, id='failed'), pytest.param(0.0, id='too-short-to-time')],
+    ('numerator', 'elapsed'),
+    [
+        pytest.param(1.0, None, id='failed'),
+        pytest.param(1.0, 0.0, id='too-short-to-time'),
+        pytest.param(1.0, 0.009, id='elapsed-under-a-hundredth'),
+        pytest.param(0.009, 1.0, id='ideal-under-a-hundredth'),
+    ],
 )
-def test_a_ratio_over_no_time_is_unknown(elapsed: float | None) -> None:
-    """A failed run, or one too short for the report's two decimals, has no ratio."""
-    assert ratio(1.0, elapsed) is None
+def test_a_ratio_over_no_time_is_unknown(
+    numerator: float, elapsed: float | None
+) -> None:
+    """A failed run has no ratio, nor has a time under 0.01 s, which the report shows
+    as 0.00s: a ratio of such times would be noise, not a measure."""
+    assert ratio(numerator, elapsed) is None
+
+
+def test_a_ratio_of_a_hundredth_is_measured() -> None:
+    """0.01 s is the smallest time the tables show, and a ratio of it is measured."""
+    assert ratio(0.01, 0.02) == pytest.approx(0.5)
+    assert ratio(0.02, 0.01) == pytest.approx(2.0)
 
 
 # --- from rounds to a row -------------------------------------------------------------
@@ -223,6 +265,37 @@ def test_rounds_spread_more_than_a_quarter_warn_the_machine_was_too_busy(
     assert busy_warnings(runs) == (expected if warned else [])
 
 
+def test_busy_warnings_leave_out_runs_too_short_to_measure() -> None:
+    """Rounds of a few milliseconds spread widely by nature: no warning for a row
+    whose median is under 0.01 s, which the table shows as 0.00s."""
+    runs = [
+        Run('tiny', 2, 0.009, 0.001, (1, 1), 2.0),
+        Run('ok', 2, 0.01, 0.01, (1, 1), 2.0),
+    ]
+    assert [line.split(':')[0] for line in busy_warnings(runs)] == [
+        'The machine was too busy for a fair comparison of ok'
+    ]
+
+
+def test_work_too_small_to_measure_shows_no_ratios_and_says_what_to_do() -> None:
+    """`race.py -n 1` checks the number 2, in microseconds: the table shows no
+    efficiency and no speedup for the times under 0.01 s, and a line under it says
+    that the work is too small to measure and how to give the race more."""
+    runs = [
+        Run('sequential', 1, 0.0001, 0.00001, (1, 1)),
+        Run('threads', 2, 0.002, 0.00001, (1, 1)),
+        Run('processes', 2, 0.17, 0.00001, (1, 1)),
+    ]
+    table = format_table(runs, CPU_RACE.counted)
+    assert [row.split()[4:6] for row in table[1:]] == [['-', '-']] * 3
+    assert too_small(runs, CPU_RACE.more_work) == [
+        'The work is too small to measure: where a time is under 0.01s, the table'
+        ' shows no efficiency and no speedup. To compare, check more numbers (-n N).'
+    ]
+    measurable = [Run('sequential', 1, 0.01, 0.01, (1, 1))]
+    assert too_small(measurable, CPU_RACE.more_work) == []
+
+
 # --- the table and the chart ----------------------------------------------------------
 
 
@@ -289,6 +362,135 @@ def test_the_io_title_counts_flags_in_words(
     assert io_title(codes, 0.2, error_rate) == title
 
 
+# --- the timelines -------------------------------------------------------------------
+
+CHART = Chart('Title.', 'Legend.')
+
+
+def logged(path: str, status: int, arrived: float, answered: float) -> Request:
+    return Request('GET', path, status, answered - arrived, arrived, answered)
+
+
+def test_the_requests_of_a_run_count_from_its_launch_in_order_of_arrival() -> None:
+    """A run's timeline takes the server's log: each request from its arrival to its
+    answer, in seconds from the moment the race started the downloader, sorted by
+    arrival; an answer without a flag (404, 418) is marked failed."""
+    log = [
+        logged('/flags/br/br.gif', 200, 1000.5, 1000.75),
+        logged('/flags/cn/cn.gif', 418, 1000.25, 1000.5),
+        logged('/flags/qq/qq.gif', 404, 1000.75, 1001.0),
+    ]
+    assert requests(log, launched=1000.0, ended=1001.5) == Timeline(
+        1.5,
+        (
+            Span('CN', 0.25, 0.5, failed=True),
+            Span('BR', 0.5, 0.75),
+            Span('QQ', 0.75, 1.0, failed=True),
+        ),
+    )
+
+
+def test_a_flag_path_is_drawn_as_its_country_code() -> None:
+    """The row of a request for /flags/cn/cn.gif is labelled CN."""
+    assert code_of('/flags/cn/cn.gif') == 'CN'
+
+
+def test_the_checks_of_a_run_name_their_workers_in_the_order_they_began() -> None:
+    """A CPU run's timeline counts from the moment before its pool was made; its
+    checks come in order of their start, and their workers are named w1, w2... in the
+    order each began its first check."""
+    ran = [
+        Span('7', 12.0, 13.0, worker='4242.2'),
+        Span('5', 10.5, 12.0, worker='4242.1'),
+        Span('3', 11.0, 12.0, worker='4242.2'),
+    ]
+    assert checks(ran, started=10.0, ended=13.5) == Timeline(
+        3.5,
+        (
+            Span('5', 0.5, 2.0, worker='w1'),
+            Span('3', 1.0, 2.0, worker='w2'),
+            Span('7', 2.0, 3.0, worker='w2'),
+        ),
+    )
+
+
+def test_a_timed_check_is_proc_pools_check_timed_by_the_worker_that_ran_it() -> None:
+    """timed_check returns check's own result, and a span on time.monotonic() (a
+    clock every process shares) from before the check to after it, with the worker:
+    its process and its thread."""
+    before = time.monotonic()
+    result, span = timed_check(7)
+    after = time.monotonic()
+    assert result[:2] == check(7)[:2] == (7, True)
+    assert (span.label, span.worker) == ('7', f'{os.getpid()}.{threading.get_ident()}')
+    assert before <= span.start <= span.end <= after
+
+
+def test_a_timeline_draws_every_run_on_one_scale() -> None:
+    """Every run of a race is drawn on one scale, the demo's: the latest moment fills
+    the width. One row per span: # from its start to its end, x for an answer without
+    a flag, | for a span shorter than a column; a heading per run; title and legend."""
+    runs = [
+        ('one, 1 worker', Timeline(4.0, (Span('BR', 0.5, 1.5), Span('CN', 1.5, 2.5)))),
+        (
+            'two, 2 workers',
+            Timeline(2.0, (Span('BR', 0.5, 1.5), Span('CN', 0.5, 1.5, failed=True),
+                           Span('IN', 1.5, 1.6))),
+        ),
+    ]  # fmt: skip
+    assert draw(CHART, runs, width=8) == [
+        'Title.',
+        'Timeline over 4.00s, one column = 0.500s:',
+        'one, 1 worker, 4.00s from its start to its end:',
+        '  BR  ##',
+        '  CN    ##',
+        'two, 2 workers, 2.00s from its start to its end:',
+        '  BR  ##',
+        '  CN  xx',
+        '  IN    |',
+        'Legend.',
+    ]
+
+
+def test_a_timeline_of_checks_labels_each_row_with_its_number_and_worker() -> None:
+    """In the CPU race a row names the number, right-aligned, then its worker."""
+    run = Timeline(2.0, (Span('7', 0.0, 2.0, worker='w1'), Span('11', 0, 1, 'w12')))
+    assert draw(CHART, [('threads, 2 workers', run)], width=4)[3:5] == [
+        '   7 w1  ####',
+        '  11 w12 ##',
+    ]
+
+
+def test_a_span_that_ends_after_its_run_widens_the_scale() -> None:
+    """The scale reaches the latest moment of all, a span's end too, so that no bar
+    runs past the width (the server logs its moments rounded)."""
+    run = Timeline(1.0, (Span('BR', 0.0, 2.0),))
+    assert draw(CHART, [('late', run)], width=4)[1:4] == [
+        'Timeline over 2.00s, one column = 0.500s:',
+        'late, 1.00s from its start to its end:',
+        '  BR ####',
+    ]
+
+
+def test_the_requests_arrived_since_a_moment_are_those_of_one_run(
+    flag_server_factory: Any,
+) -> None:
+    """harness's arrived_since(moment) gives the requests that arrived at the server
+    from that moment on (time.monotonic(), shared by every process), once their
+    answers have come: not those before, nor its own marks."""
+    server: FlagServer = flag_server_factory('--delay', '0.01')  # arrivals 10 ms apart
+    server.mark()
+    raw_get(server.port, '/flags/br/br.gif')
+    moment = time.monotonic()
+    raw_get(server.port, '/flags/cn/cn.gif')
+    raw_get(server.port, '/flags/qq/qq.gif')
+    since = server.arrived_since(moment)
+    assert [(r.path, r.status) for r in since] == [
+        ('/flags/cn/cn.gif', 200),
+        ('/flags/qq/qq.gif', 404),
+    ]
+
+
 # --- the reports the race reads -------------------------------------------------------
 
 
@@ -332,6 +534,7 @@ def test_report_of_the_first_series_gives_the_time_only() -> None:
         pytest.param(['--max-req', '0'], id='max-req-zero'),
         pytest.param(['--max-req', '1001'], id='max-req-above-the-clients-limit'),
         pytest.param(['--workers', '-2'], id='workers-negative'),
+        pytest.param(['--workers', '257'], id='workers-above-256'),
         pytest.param(['--numbers', '21'], id='more-numbers-than-there-are'),
         pytest.param(['--rounds', '0'], id='no-rounds'),
         pytest.param(['--all', 'BR'], id='all-and-codes'),
@@ -380,7 +583,61 @@ def test_a_short_race_runs_every_flags2_client_and_every_cpu_approach(
     assert rows['flags2_threadpool.py'][0] == rows['flags2_asyncio.py'][0] == '4'
     for approach in ['sequential', 'ThreadPoolExecutor', 'ProcessPoolExecutor']:
         assert rows[approach][-2:] == ['1', '1']  # checked, primes
-    assert 'The flags.py series sits out' in done.stdout
+    assert (
+        'The flags.py series sits out: it always downloads the flags of the 20 most'
+        ' populous countries, not the codes given.'
+    ) in done.stdout.splitlines()
+    # Only the number 2 is checked, in microseconds: the CPU table says so.
+    tables = [
+        done.stdout[done.stdout.index(f'{race} race: ') :] for race in 'I/O CPU'.split()
+    ]
+    io_table, cpu_table = [table.split('\n\n')[0].splitlines() for table in tables]
+    assert cpu_table[-1].startswith('The work is too small to measure: ')
+    assert not any(line.startswith('The work is too small') for line in io_table)
+
+
+def timeline_rows(output: str, chart: Chart) -> dict[str, list[str]]:
+    """The rows of a timeline in a race's output: the heading of each run -> its rows,
+    each a label, then the bar after its start."""
+    lines = output.splitlines()
+    start = lines.index(chart.title)
+    end = lines.index(chart.legend, start)
+    assert re.fullmatch(r'Timeline over \d+\.\d\ds, one column = \d\.\d{3}s:',
+                        lines[start + 1])  # fmt: skip
+    runs: dict[str, list[str]] = {}
+    for line in lines[start + 2 : end]:
+        if line.startswith('  '):
+            runs[list(runs)[-1]].append(line.strip())
+        else:
+            runs[line] = []
+    return runs
+
+
+def test_a_short_race_draws_each_request_and_each_check_in_its_timeline(
+    short_race: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """With --timeline each race draws, after its table, a timeline of its last round:
+    a heading per approach, then a row per request as the server saw it (three codes,
+    each answered with its flag) or per number checked, with the worker that checked
+    it; every bar within the 60 columns of the scale, and a legend of the marks."""
+    done, _ = short_race
+    heading = r'(.+), (\d+) workers?, \d+\.\d\ds from its start to its end:'
+    for chart, row, approaches in [
+        (REQUESTS, r'(CN|IN|US) ( *)(#+|\|)', FLAGS2),
+        (CHECKS, r'(2) w1 ( *)(#+|\|)', list(POOLS)),
+    ]:
+        runs = timeline_rows(done.stdout, chart)
+        titles = [re.fullmatch(heading, title) for title in runs]
+        assert [m and m[1] for m in titles] == approaches
+        for title, rows in runs.items():
+            matches = [re.fullmatch(row, line) for line in rows]
+            assert all(matches), (title, rows)
+            labels = sorted(m[1] for m in matches if m)
+            assert labels == (['CN', 'IN', 'US'] if chart is REQUESTS else ['2'])
+            assert all(len(m[2]) + len(m[3]) <= 61 for m in matches if m)
+        # The legend under the chart says what each mark means: '# ...   | ...'.
+        explained = re.findall(r'(?:^|   )(\S) ', chart.legend)
+        assert {'#', '|'} <= set(explained)
 
 
 @needs_python(3, 14)
@@ -411,9 +668,9 @@ def one_run_finished(lines: list[str]) -> bool:
 def start_a_race_with_a_downloader_running(folder: Path) -> Any:
     """A race of three codes, once its second downloader runs: its flag server and
     that downloader, each a process the race started, are running."""
-    argv = ['--delay', '0.1', '--numbers', '1', '--rounds', '1', 'CN', 'IN', 'US']
+    argv = ['--delay', '0.1', '--numbers', '1', '--rounds', '1', '--timeline']
     race, out, err = start_script(
-        'race.py', *argv, cwd=folder, env={'TMPDIR': str(folder)}
+        'race.py', *argv, 'CN', 'IN', 'US', cwd=folder, env={'TMPDIR': str(folder)}
     )
     assert out.wait_until(one_run_finished, LONG_TIMEOUT), out.lines
     deadline = time.monotonic() + LONG_TIMEOUT
@@ -469,13 +726,18 @@ def test_ctrl_c_mid_race_prints_the_table_of_the_runs_that_finished(
     interrupted_race: tuple[int, str, str, list[str]],
 ) -> None:
     """After Ctrl-C the race prints the table of the runs that finished, with '-' for
-    those cut short or never started, and no table for a race not begun."""
+    those cut short or never started, and no table for a race not begun; with
+    --timeline, the timeline of the runs that finished."""
     _, out, _, _ = interrupted_race
     rows = table_rows(out)
     assert re.fullmatch(r'\d+\.\d\ds', rows['flags2_sequential.py'][1])
     assert rows['flags2_asyncio.py'][1:] == ['-', '0.10s', '-', '-', '-', '-', '-']
     assert 'I/O race: 3 flags, a 0.1s delay.' in out.splitlines()
+    [(title, requests)] = timeline_rows(out, REQUESTS).items()
+    assert title.startswith('flags2_sequential.py, 1 worker, ')
+    assert sorted(row.split()[0] for row in requests) == ['CN', 'IN', 'US']
     assert 'CPU race' not in out
+    assert CHECKS.title not in out
 
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='reads the process table in /proc')

@@ -39,6 +39,8 @@ from tests.support import (
     SHORT_TIMEOUT,
     end_by,
     nothing_left,
+    raw_get,
+    read_response,
     run_script,
     start_script,
     status_of,
@@ -57,20 +59,6 @@ def gifs() -> dict[str, bytes]:
     """Each flag's target, and the bytes flag_images.py draws for it in this process."""
     codes = CODES_FILE.read_text().split()
     return {f'/flags/{cc.lower()}/{cc.lower()}.gif': flag_gif(cc) for cc in codes}
-
-
-def read_response(sock: socket.socket) -> tuple[int, bytes]:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    return response.status, response.read()
-
-
-def raw_get(port: int, target: str) -> tuple[int, bytes]:
-    """Send one request line as given, on a new connection; return status and body."""
-    with socket.create_connection(('127.0.0.1', port), SHORT_TIMEOUT) as sock:
-        request = f'GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-        sock.sendall(request.encode('latin-1'))
-        return read_response(sock)
 
 
 def fetch_all(port: int, paths: list[str]) -> dict[str, bytes]:
@@ -301,7 +289,8 @@ def test_each_answer_waits_a_delay_drawn_within_the_option(
 def test_each_request_is_logged_as_one_line_with_unprintables_escaped(
     flag_server: FlagServer,
 ) -> None:
-    """stderr gets HOST:PORT METHOD PATH STATUS DELAYs for every request, even bad."""
+    """stderr gets HOST:PORT METHOD PATH STATUS DELAYs ARRIVED ANSWERED for every
+    request, even a bad one, which arrives and is answered at the same moment."""
     mark = flag_server.mark()
     raw_get(flag_server.port, '/flags/cn/cn.gif')
     raw_get(flag_server.port, '/flags/\x01')
@@ -312,12 +301,64 @@ def test_each_request_is_logged_as_one_line_with_unprintables_escaped(
             sock.recv(1000)
     flag_server.requests(at_least=4, since=mark)
     host = f'127.0.0.1:{flag_server.port}'
-    assert flag_server.stderr_lines()[mark:] == [
+    lines = [line.rsplit(' ', 2) for line in flag_server.stderr_lines()[mark:]]
+    assert [words for words, _, _ in lines] == [
         f'{host} GET /flags/cn/cn.gif 200 0.000s',
         f'{host} GET /flags/\\x01 404 0.000s',
         f'{host} BREW /pot 501 0.000s',
         f'{host} NONSENSE - 400 0.000s',
     ]
+    assert all(re.fullmatch(r'\d+\.\d{6}', t) for _, *times in lines for t in times)
+    assert [arrived == answered for _, arrived, answered in lines[2:]] == [True, True]
+
+
+def test_the_log_gives_when_each_request_arrived_and_when_its_answer_began(
+    flag_server_factory: Factory,
+) -> None:
+    """The log's two moments are time.monotonic() in the server, a clock this process
+    shares: the request arrived after this test sent it, and its answer began a delay
+    later, before the test had it (to the logged microsecond)."""
+    server = flag_server_factory('--delay', '0.05')
+    sent = time.monotonic()
+    raw_get(server.port, '/flags/cn/cn.gif')
+    received = time.monotonic()
+    [request] = server.requests(at_least=1)
+    half_a_tick = 0.0000005  # the log rounds each moment to the microsecond
+    assert sent - half_a_tick <= request.arrived
+    assert request.answered - request.arrived >= request.delay - 0.001  # rounded
+    assert request.answered <= received + half_a_tick
+
+
+def test_a_bad_request_after_a_delayed_one_on_the_same_connection_is_not_delayed(
+    flag_server_factory: Factory,
+) -> None:
+    """On a keep-alive connection, a bad request that follows a delayed GET is logged
+    with no delay of its own, arriving as it is answered: each line holds its own
+    request's numbers, not those of the request before it."""
+    server = flag_server_factory('--delay', '0.01')
+    with socket.create_connection(('127.0.0.1', server.port), SHORT_TIMEOUT) as sock:
+        sock.sendall(b'GET /flags/cn/cn.gif HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert read_response(sock)[0] == 200
+        sock.sendall(b'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert read_response(sock)[0] == 501
+    get, brew = server.requests(at_least=2)
+    assert (get.method, get.delay) == ('GET', 0.01)
+    assert (brew.method, brew.delay, brew.arrived) == ('BREW', 0.0, brew.answered)
+    assert brew.arrived > get.answered
+
+
+def test_a_mark_in_the_log_is_logged_at_once_whatever_the_delay(
+    flag_server_factory: Factory,
+) -> None:
+    """harness's mark is a request of a method the server does not know (MARK): it
+    answers 501 at once, so marking a 30 s server takes no 30 s, and the log shows it
+    as such, after every request answered before it."""
+    server = flag_server_factory('--delay', '30')
+    first = server.mark()
+    second = server.mark(timeout=SHORT_TIMEOUT)
+    marks = server.requests(at_least=2)
+    assert [(r.method, r.status, r.delay) for r in marks] == [('MARK', 501, 0.0)] * 2
+    assert (first, second) == (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -401,16 +442,18 @@ def test_a_server_started_through_harness_ends_with_its_starter(tmp_path: Path) 
 
 
 def test_labels_name_the_three_servers_of_the_clients() -> None:
-    """LOCAL, DELAY and ERROR: ports 8000-8002, the book's 0.5-5 s, 25 % errors."""
+    """LOCAL, DELAY and ERROR: ports 8000-8002, the book's 0.5-5 s, 25 % errors, and
+    the words that say so."""
     assert {
-        'LOCAL': (8000, Behaviour()),
-        'DELAY': (8001, Behaviour(0.5, 5.0)),
-        'ERROR': (8002, Behaviour(0.5, 5.0, 0.25)),
+        'LOCAL': (8000, Behaviour(), 'answers at once'),
+        'DELAY': (8001, Behaviour(0.5, 5.0), 'waits 0.5-5 s to answer'),
+        'ERROR': (8002, Behaviour(0.5, 5.0, 0.25), 'waits 0.5-5 s; 25 % are 418'),
     } == LABELS
 
 
 def test_labels_option_starts_the_three_servers_in_one_process(tmp_path: Path) -> None:
-    """--labels prints one ready line per server, and LOCAL answers at once."""
+    """--labels prints one ready line per server, which names its label and says
+    what it does, and LOCAL answers at once."""
     child, out, err = start_script('slow_server.py', '--labels', cwd=tmp_path)
     try:
         ready = out.wait_until(lambda lines: len(lines) == len(LABELS), LONG_TIMEOUT)
@@ -420,7 +463,12 @@ def test_labels_option_starts_the_three_servers_in_one_process(tmp_path: Path) -
     finally:
         harness.stop(child)
     assert out.lines == [
-        f'Serving flags on http://127.0.0.1:{port}/flags' for port, _ in LABELS.values()
+        f'Serving flags on http://127.0.0.1:{port}/flags as {label}: {what}'
+        for label, what, port in [
+            ('LOCAL', 'answers at once', 8000),
+            ('DELAY', 'waits 0.5-5 s to answer', 8001),
+            ('ERROR', 'waits 0.5-5 s; 25 % are 418', 8002),
+        ]
     ]
 
 

@@ -81,11 +81,10 @@ def test_a_stop_waits_for_a_save_in_progress(
 
     def save() -> None:
         download_support.save_atomically(tmp_path / 'CN.gif', b'GIF89a')
-        record.append('saved')
 
-    def stop() -> None:  # what a stop does first
+    def stop() -> None:  # what a stop does first; then the folder is as it will stay
         download_support._wait_for_saves()
-        record.append('stopped')
+        record.append(f'stopped with {sorted(p.name for p in tmp_path.iterdir())}')
 
     saving, stopping_ = threading.Thread(target=save), threading.Thread(target=stop)
     saving.start()
@@ -95,5 +94,5 @@ def test_a_stop_waits_for_a_save_in_progress(
     release.set()
     saving.join(SHORT_TIMEOUT)
     stopping_.join(SHORT_TIMEOUT)
-    assert record == ['released', 'saved', 'stopped']
+    assert record == ['released', "stopped with ['CN.gif']"]
     assert [p.name for p in tmp_path.iterdir()] == ['CN.gif']
