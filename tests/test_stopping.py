@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import stopping
 
+import fcntl
+import os
 import signal
 import sys
 import threading
@@ -65,35 +67,49 @@ def test_a_stop_waits_for_a_save_in_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A save holds its folder's lock while it writes; the stop takes that lock for
-    good, so it waits for the save under way, here in another thread, to end: the
-    flag is whole and its temporary file gone before the process would exit."""
-    writing, release = threading.Event(), threading.Event()
+    good, so it waits for the save under way, here in another thread, to end: when
+    the stop goes on, the flag is whole and its temporary file gone."""
+    writing, asking, release = threading.Event(), threading.Event(), threading.Event()
     record: list[str] = []
-    write_bytes = Path.write_bytes
+    write_bytes, flock = Path.write_bytes, fcntl.flock
 
     def slow_write(path: Path, data: bytes) -> int:
         writing.set()
         assert release.wait(SHORT_TIMEOUT)
         return write_bytes(path, data)
 
+    def asking_flock(fd: int, how: int) -> None:
+        if how == fcntl.LOCK_EX:
+            asking.set()  # the stop asks for the lock, and waits from here on
+        flock(fd, how)
+
     monkeypatch.setattr(Path, 'write_bytes', slow_write)
+    monkeypatch.setattr(fcntl, 'flock', asking_flock)
     monkeypatch.setattr(download_support, '_folders', set())
 
     def save() -> None:
         download_support.save_atomically(tmp_path / 'CN.gif', b'GIF89a')
-        record.append('saved')
 
-    def stop() -> None:  # what a stop does first
+    def stop() -> None:  # what a stop does first, then what it finds on disk
         download_support._wait_for_saves()
-        record.append('stopped')
+        found = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        record.append(f'stopped, finding {found}')
 
     saving, stopping_ = threading.Thread(target=save), threading.Thread(target=stop)
     saving.start()
-    assert writing.wait(SHORT_TIMEOUT)
-    stopping_.start()
-    record.append('released')
-    release.set()
+    try:
+        assert writing.wait(SHORT_TIMEOUT)
+        probe = os.open(tmp_path, os.O_RDONLY)
+        try:  # the save holds the lock: an exclusive one is refused meanwhile
+            with pytest.raises(BlockingIOError):
+                flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+        stopping_.start()
+        assert asking.wait(SHORT_TIMEOUT)
+        record.append('released')
+    finally:
+        release.set()
     saving.join(SHORT_TIMEOUT)
     stopping_.join(SHORT_TIMEOUT)
-    assert record == ['released', 'saved', 'stopped']
-    assert [p.name for p in tmp_path.iterdir()] == ['CN.gif']
+    assert record == ['released', "stopped, finding {'CN.gif': b'GIF89a'}"]
