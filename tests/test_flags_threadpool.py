@@ -76,7 +76,7 @@ def test_download_one_saves_the_flag_prints_the_code_and_returns_it(
 
 
 @pytest.mark.respx(base_url=BASE)
-def test_download_one_shows_its_code_at_once_even_through_a_pipe(
+def test_download_one_shows_its_code_as_soon_as_the_flag_is_saved(
     respx_mock: respx.MockRouter,
 ) -> None:
     """Each code reaches stdout as soon as its flag is saved, even when stdout is a
