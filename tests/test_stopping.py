@@ -16,12 +16,23 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import download_support
-from tests.support import SHORT_TIMEOUT
+from flag_images import flag_gif
+from harness import stop
+from tests.support import (
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    SHORT_TIMEOUT,
+    Holding,
+    ctrl_c,
+    nothing_left,
+    start_script,
+)
 
 
 def test_imported_by_a_test_it_changes_nothing_global() -> None:
@@ -113,3 +124,76 @@ def test_a_stop_waits_for_a_save_in_progress(
     saving.join(SHORT_TIMEOUT)
     stopping_.join(SHORT_TIMEOUT)
     assert record == ['released', "stopped, finding {'CN.gif': b'GIF89a'}"]
+
+
+def test_a_folder_made_for_downloads_is_locked_by_the_stop_before_any_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop also takes the lock of a download folder in which this process has
+    saved nothing yet: a process pool's workers save into it, and none may start."""
+    monkeypatch.setattr(download_support, '_folders', set())
+    folder = tmp_path / 'downloaded'
+    download_support.make_folder(folder)
+
+    download_support._wait_for_saves()
+
+    probe = os.open(folder, os.O_RDONLY)
+    try:  # a save, here or in a worker process, would wait for this lock
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    finally:
+        os.close(probe)
+
+
+# Run as sitecustomize in a script's process: the first save writes half its file, says
+# so, then waits until the stop asks for the folder's lock before it writes the rest.
+SAVE_CAUGHT_MIDWAY = """
+import fcntl, os, pathlib, threading
+asked = threading.Event()
+flock, write_bytes = fcntl.flock, pathlib.Path.write_bytes
+
+def asking_flock(fd, how):
+    if how == fcntl.LOCK_EX:
+        asked.set()
+    flock(fd, how)
+
+def write_midway(path, data):
+    write_bytes(path, data[: len(data) // 2])
+    pathlib.Path(os.environ['SAVING']).touch()
+    asked.wait(60)
+    return write_bytes(path, data)
+
+fcntl.flock, pathlib.Path.write_bytes = asking_flock, write_midway
+"""
+
+
+def test_a_script_stopped_while_it_saves_a_flag_ends_once_the_save_is_done(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while flags.py is half way through writing a flag: the stop waits for
+    that save, so the run ends with the flag whole on disk and no temporary file."""
+    (tmp_path / 'site').mkdir()
+    (tmp_path / 'site' / 'sitecustomize.py').write_text(SAVE_CAUGHT_MIDWAY)
+    (tmp_path / 'run').mkdir()
+    saving = tmp_path / 'saving'
+    with Holding(answered=1) as server:
+        env = {
+            'FLAGS_BASE_URL': server.base_url,
+            'PYTHONPATH': str(tmp_path / 'site'),
+            'SAVING': str(saving),
+        }
+        child, _, err = start_script('flags.py', cwd=tmp_path / 'run', env=env)
+        try:
+            deadline = time.monotonic() + LONG_TIMEOUT
+            while not saving.exists():  # BD.gif is half written
+                assert child.poll() is None, err.lines
+                assert time.monotonic() < deadline, 'flags.py saved nothing'
+                time.sleep(0.01)
+            status = ctrl_c(child)
+            left = nothing_left(child)
+        finally:
+            stop(child)
+    assert status == EXIT_INTERRUPTED, err.lines
+    saved = {p.name: p.read_bytes() for p in (tmp_path / 'run/downloaded').iterdir()}
+    assert saved == {'BD.gif': flag_gif('BD')}
+    assert left == []
