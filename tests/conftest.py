@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import signal
 import site
 import threading
 import warnings
@@ -40,6 +41,11 @@ from tests.executor_tasks import (
     square,
 )
 from tests.support import BASE, CHAPTER, ROOT, SHORT_TIMEOUT, needs_python
+
+# A suite started in the background (`tox &`, nohup) inherits Ctrl-C ignored, and so
+# would the scripts it starts. The spec presses Ctrl-C as a reader at a terminal does:
+# Python's own handler first, which the scripts then inherit as the default.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The fork server imports once what every worker of a pool needs, then forks them.
 WORKER_MODULES = ['concurrent.futures.process', 'multiprocessing.managers']

@@ -489,6 +489,56 @@ def test_ctrl_c_ends_every_asyncio_task_before_the_client_closes(
     assert hung_run.counter == Counter({OK: 1})
 
 
+# Turns of the event loop that a cancelled request takes to end: httpcore, cancelled
+# mid-request, closes its connection under a shield before it lets the task end.
+CLOSING_TURNS = 20
+
+
+@pytest.mark.parametrize('client', ['asyncio'], indirect=True)
+@pytest.mark.respx(base_url=BASE, assert_all_called=False)  # a cancel is no call
+def test_an_error_that_ends_an_asyncio_run_ends_every_task_before_the_client_closes(
+    client: ModuleType, respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flag that cannot be saved ends the run: the supervisor cancels the downloads
+    still running and waits until each has ended, however many turns of the event
+    loop it takes, before the shared AsyncClient closes; the error then reaches main."""
+    record: list[str] = []
+    hanging = threading.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        hanging.set()
+        try:
+            await asyncio.sleep(SHORT_TIMEOUT)  # a bound: the run cancels it first
+        except asyncio.CancelledError:
+            for _ in range(CLOSING_TURNS):
+                await asyncio.sleep(0)
+            record.append('AE ended by its cancel')
+            raise
+        record.append('AE answered')
+        return httpx.Response(503)
+
+    def disk_full(image: bytes, filename: str) -> None:  # runs in a thread
+        assert hanging.wait(SHORT_TIMEOUT)  # AE's request is in flight meanwhile
+        raise OSError(errno.ENOSPC, 'No space left on device', filename)
+
+    class Recording(httpx.AsyncClient):
+        async def __aexit__(self, *exc_info: Any) -> None:
+            current = asyncio.current_task()
+            running = sum(t is not current for t in asyncio.all_tasks())
+            record.append(f'client closes, {running} tasks running')
+            await super().__aexit__(*exc_info)
+
+    respx_mock.get(path('AD')).respond(content=gif('AD'))
+    respx_mock.get(path('AE')).mock(side_effect=hang)
+    monkeypatch.setattr(client, 'save_flag', disk_full)
+    monkeypatch.setattr(httpx, 'AsyncClient', Recording)
+
+    with pytest.raises(OSError, match='No space left on device'):
+        download(client, ['AD', 'AE'], concur_req=2)
+
+    assert record == ['AE ended by its cancel', 'client closes, 0 tasks running']
+
+
 # --- Saving ---------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ respx answers in this process, so the worker threads see its routes; the script'
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from concurrent import futures
@@ -72,6 +73,23 @@ def test_download_one_saves_the_flag_prints_the_code_and_returns_it(
     assert flags_threadpool.download_one('CN') == 'CN'
     assert capsys.readouterr().out == 'CN '
     assert (tmp_path / 'CN.gif').read_bytes() == image('CN')
+
+
+@pytest.mark.respx(base_url=BASE)
+def test_download_one_shows_its_code_as_soon_as_the_flag_is_saved(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """Each code reaches stdout as soon as its flag is saved, even when stdout is a
+    pipe (``| tee run.log``), which holds text back until a buffer fills: the codes
+    show the downloads finishing, not the end of the run."""
+    respx_mock.get('/cn/cn.gif').respond(content=image('CN'))
+    pipe = io.BytesIO()
+    stdout = io.TextIOWrapper(pipe, encoding='utf-8')  # block-buffered, as a pipe's
+
+    with redirect_stdout(stdout):
+        flags_threadpool.download_one('CN')
+
+    assert pipe.getvalue() == b'CN '
 
 
 @pytest.mark.respx(base_url=BASE)

@@ -11,15 +11,28 @@ from __future__ import annotations
 
 import stopping
 
+import fcntl
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import download_support
-from tests.support import SHORT_TIMEOUT
+from flag_images import flag_gif
+from harness import stop
+from tests.support import (
+    EXIT_INTERRUPTED,
+    LONG_TIMEOUT,
+    SHORT_TIMEOUT,
+    Holding,
+    ctrl_c,
+    nothing_left,
+    start_script,
+)
 
 
 def test_imported_by_a_test_it_changes_nothing_global() -> None:
@@ -65,34 +78,122 @@ def test_a_stop_waits_for_a_save_in_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A save holds its folder's lock while it writes; the stop takes that lock for
-    good, so it waits for the save under way, here in another thread, to end: the
-    flag is whole and its temporary file gone before the process would exit."""
-    writing, release = threading.Event(), threading.Event()
+    good, so it waits for the save under way, here in another thread, to end: when
+    the stop goes on, the flag is whole and its temporary file gone."""
+    writing, asking, release = threading.Event(), threading.Event(), threading.Event()
     record: list[str] = []
-    write_bytes = Path.write_bytes
+    write_bytes, flock = Path.write_bytes, fcntl.flock
 
     def slow_write(path: Path, data: bytes) -> int:
         writing.set()
         assert release.wait(SHORT_TIMEOUT)
         return write_bytes(path, data)
 
+    def asking_flock(fd: int, how: int) -> None:
+        if how == fcntl.LOCK_EX:
+            asking.set()  # the stop asks for the lock, and waits from here on
+        flock(fd, how)
+
     monkeypatch.setattr(Path, 'write_bytes', slow_write)
+    monkeypatch.setattr(fcntl, 'flock', asking_flock)
     monkeypatch.setattr(download_support, '_folders', set())
 
     def save() -> None:
         download_support.save_atomically(tmp_path / 'CN.gif', b'GIF89a')
 
-    def stop() -> None:  # what a stop does first; then the folder is as it will stay
+    def stop() -> None:  # what a stop does first, then what it finds on disk
         download_support._wait_for_saves()
-        record.append(f'stopped with {sorted(p.name for p in tmp_path.iterdir())}')
+        found = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        record.append(f'stopped, finding {found}')
 
     saving, stopping_ = threading.Thread(target=save), threading.Thread(target=stop)
     saving.start()
-    assert writing.wait(SHORT_TIMEOUT)
-    stopping_.start()
-    record.append('released')
-    release.set()
+    try:
+        assert writing.wait(SHORT_TIMEOUT)
+        probe = os.open(tmp_path, os.O_RDONLY)
+        try:  # the save holds the lock: an exclusive one is refused meanwhile
+            with pytest.raises(BlockingIOError):
+                flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+        stopping_.start()
+        assert asking.wait(SHORT_TIMEOUT)
+        record.append('released')
+    finally:
+        release.set()
     saving.join(SHORT_TIMEOUT)
     stopping_.join(SHORT_TIMEOUT)
-    assert record == ['released', "stopped with ['CN.gif']"]
-    assert [p.name for p in tmp_path.iterdir()] == ['CN.gif']
+    assert record == ['released', "stopped, finding {'CN.gif': b'GIF89a'}"]
+
+
+def test_a_folder_made_for_downloads_is_locked_by_the_stop_before_any_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop also takes the lock of a download folder in which this process has
+    saved nothing yet: a process pool's workers save into it, and none may start."""
+    monkeypatch.setattr(download_support, '_folders', set())
+    folder = tmp_path / 'downloaded'
+    download_support.make_folder(folder)
+
+    download_support._wait_for_saves()
+
+    probe = os.open(folder, os.O_RDONLY)
+    try:  # a save, here or in a worker process, would wait for this lock
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    finally:
+        os.close(probe)
+
+
+# Run as sitecustomize in a script's process: the first save writes half its file, says
+# so, then waits until the stop asks for the folder's lock before it writes the rest.
+SAVE_CAUGHT_MIDWAY = """
+import fcntl, os, pathlib, threading
+asked = threading.Event()
+flock, write_bytes = fcntl.flock, pathlib.Path.write_bytes
+
+def asking_flock(fd, how):
+    if how == fcntl.LOCK_EX:
+        asked.set()
+    flock(fd, how)
+
+def write_midway(path, data):
+    write_bytes(path, data[: len(data) // 2])
+    pathlib.Path(os.environ['SAVING']).touch()
+    asked.wait(60)
+    return write_bytes(path, data)
+
+fcntl.flock, pathlib.Path.write_bytes = asking_flock, write_midway
+"""
+
+
+def test_a_script_stopped_while_it_saves_a_flag_ends_once_the_save_is_done(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while flags.py is half way through writing a flag: the stop waits for
+    that save, so the run ends with the flag whole on disk and no temporary file."""
+    (tmp_path / 'site').mkdir()
+    (tmp_path / 'site' / 'sitecustomize.py').write_text(SAVE_CAUGHT_MIDWAY)
+    (tmp_path / 'run').mkdir()
+    saving = tmp_path / 'saving'
+    with Holding(answered=1) as server:
+        env = {
+            'FLAGS_BASE_URL': server.base_url,
+            'PYTHONPATH': str(tmp_path / 'site'),
+            'SAVING': str(saving),
+        }
+        child, _, err = start_script('flags.py', cwd=tmp_path / 'run', env=env)
+        try:
+            deadline = time.monotonic() + LONG_TIMEOUT
+            while not saving.exists():  # BD.gif is half written
+                assert child.poll() is None, err.lines
+                assert time.monotonic() < deadline, 'flags.py saved nothing'
+                time.sleep(0.01)
+            status = ctrl_c(child)
+            left = nothing_left(child)
+        finally:
+            stop(child)
+    assert status == EXIT_INTERRUPTED, err.lines
+    saved = {p.name: p.read_bytes() for p in (tmp_path / 'run/downloaded').iterdir()}
+    assert saved == {'BD.gif': flag_gif('BD')}
+    assert left == []
