@@ -28,7 +28,9 @@ environments (``tox`` first makes them), or name interpreters with ``--python``:
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
+import math
 import os
 import random
 import re
@@ -298,15 +300,34 @@ def expected_status(ending: str) -> int:
 
 
 def in_python_startup(trial: Trial, status: int, stdout: str, stderr: str) -> bool:
-    """Whether the signal came while Python itself was starting, before the first
-    line of the script: then Python's own handling is all there is (it dies by the
-    signal, or prints KeyboardInterrupt or 'Fatal Python error'), none of ours."""
+    """Whether the signal came while Python itself was starting, before stopping.py
+    could block it: then Python's own handling is all there is (it dies by the signal,
+    or prints KeyboardInterrupt or 'Fatal Python error'), none of ours. A traceback
+    may name the script, but only at or before its first line, ``import stopping``,
+    and stopping.py only before the line that blocks the signals."""
     if trial.ending not in ('ctrl-c', 'ctrl-c twice', 'sigterm') or stdout:
         return False
-    if trial.moment > STARTUP or str(CHAPTER) in stderr:
+    if trial.moment > STARTUP or status not in (-2, -15, 1):
         return False
-    python_own = not stderr or stderr.rstrip().endswith('KeyboardInterrupt')
-    return status in (-2, -15, 1) and (python_own or 'Fatal Python error' in stderr)
+    if 'Fatal Python error' in stderr or not stderr:
+        return True
+    if not stderr.rstrip().endswith('KeyboardInterrupt'):
+        return False
+    frames = re.findall(r'File "([^"]+)", line (\d+)', stderr)
+    return all(int(line) <= before_stopping(path) for path, line in frames)
+
+
+def before_stopping(path: str) -> float:
+    """The last line of a file of ours at which a signal is still Python's to handle:
+    a script's first statement (``import stopping``), the line of stopping.py that
+    blocks the signals; any line of a file of Python's own."""
+    file = Path(path)
+    if file.parent != CHAPTER:
+        return math.inf
+    source = file.read_text()
+    if file.name == 'stopping.py':
+        return source[: source.index('_signal.pthread_sigmask(')].count('\n') + 1
+    return ast.parse(source).body[1].lineno  # after the module's docstring
 
 
 def check(
