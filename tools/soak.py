@@ -204,7 +204,7 @@ def run_trial(trial: Trial, server_url: str, sites: Path, chapter: Path) -> Tria
             if scenario.start_method
             else '',
         }
-        env.pop(stopping.STOP_WITH_PID, None)  # a reader's shell sets none
+        env[stopping.STOP_WITH_PID] = str(os.getpid())  # no trial outlives the soak
         argv = [server_url if a == 'SERVER' else a for a in scenario.argv]
         child = subprocess.Popen(
             [trial.python, str(chapter / argv[0]), *argv[1:]],
