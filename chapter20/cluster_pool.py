@@ -18,7 +18,7 @@ the work to a cluster that is already running. Sample run on a 2-core machine::
 Dask is optional: install it with ``pip install distributed``.
 """
 
-import stopping  # noqa: F401 (first: from here on, every way the run can end is clean)
+import stopping  # first: from here on, every way the run can end is clean
 
 import argparse
 import importlib.util
@@ -32,6 +32,7 @@ from arguments import int_in
 from proc_pool import check_numbers
 
 try:
+    from dask import config
     from distributed import Client
 except ImportError:  # -h and usage errors work without Dask; main says what is missing
     Client = None
@@ -44,24 +45,28 @@ SHIPPED = ['stopping.py', 'arguments.py', 'primes.py', 'proc_pool.py']
 
 
 def connect(scheduler: str) -> Client:
-    client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    client = None
     try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         for name in SHIPPED:
             client.upload_file(str(Path(__file__).with_name(name)))
-    except BaseException:
-        client.close()
-        raise
+    except (OSError, ValueError) as exc:  # unreachable, malformed, no workers
+        if client is not None:
+            client.close()
+        sys.exit(f'*** Cannot use the Dask scheduler: {exc}.')
     return client
 
 
 def start_local(workers: int) -> Client:
     # Given no address, Client starts a LocalCluster with these options and owns it:
     # one task per process, like ProcessPoolExecutor; the dashboard on port 0 without
-    # bokeh, as its HTTP server runs anyway, and two clusters may then coexist.
-    board = ':8787' if HAS_DASHBOARD else ':0'
+    # bokeh, as its HTTP server runs anyway, and two clusters may then coexist. Its
+    # scheduler and workers keep their files in a folder of this run, removed after.
+    config.set({'temporary-directory': stopping.temporary_folder('dask-')})
     return Client(n_workers=workers, threads_per_worker=1, processes=True,
-                  dashboard_address=board, silence_logs=logging.ERROR)  # fmt: skip
+                  dashboard_address=':8787' if HAS_DASHBOARD else ':0',
+                  silence_logs=logging.ERROR)  # fmt: skip
 
 
 def describe(client: Client) -> str:
@@ -84,13 +89,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if Client is None:
         sys.exit('*** cluster_pool.py needs Dask: pip install distributed')
-    if args.scheduler is None:
-        client = start_local(args.workers or os.cpu_count() or 1)
-    else:
-        try:
-            client = connect(args.scheduler)
-        except (OSError, ValueError) as exc:  # unreachable, malformed, no workers
-            sys.exit(f'*** Cannot use the Dask scheduler: {exc}.')
+    workers = args.workers or os.cpu_count() or 1
+    client = connect(args.scheduler) if args.scheduler else start_local(workers)
     with client:
         print(f'Running on {describe(client)}.')
         with client.get_executor() as executor:  # check_numbers reports a Ctrl-C

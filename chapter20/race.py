@@ -73,7 +73,6 @@ import stopping  # first: from here on, every way the run can end is clean
 import argparse
 import contextlib
 import os
-import shutil
 import site
 import sys
 import tempfile
@@ -234,8 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with stopping.reporting(interrupted):
         server = harness.FlagServer(*options)
-        with server, tempfile.TemporaryDirectory(prefix='race-') as tmp:
-            stopping.at_stop(partial(shutil.rmtree, tmp, ignore_errors=True))
+        tmp = stopping.temporary_folder('race-')  # the downloads of every run
+        with server:
             url = server.base_url
             print(f'Flag server (pid {server.process.pid}) is serving on {url}.')
             race('I/O', args.rounds, io_rounds, partial(download, server, codes, tmp))

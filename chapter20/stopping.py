@@ -116,6 +116,19 @@ def reporting(report: str | Callable[[], str]) -> Iterator[None]:
         _report = None
 
 
+def temporary_folder(prefix: str) -> str:
+    """A new folder for the run's own files, removed as the run ends, whatever ends it
+    but SIGKILL: at exit, or by the stop."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    at_stop(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return folder
+
+
 def uninterrupted() -> contextlib.AbstractContextManager[bool]:
     """A block that a stop does not cut in two: the stop waits for its end (and in a
     script, no other thread writes meanwhile: it is the lock of the output)."""

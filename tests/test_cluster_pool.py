@@ -326,6 +326,7 @@ class StubClient:
     """
 
     made: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    configured: list[dict[str, str]]  # dask.config.set's calls
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.made.append((args, kwargs))
@@ -355,6 +356,12 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     fake.Client = StubClient  # type: ignore[attr-defined]
     monkeypatch.setattr(StubClient, 'made', [], raising=False)
     monkeypatch.setitem(sys.modules, 'distributed', fake)
+    monkeypatch.setattr(StubClient, 'configured', [], raising=False)
+    dask = types.ModuleType('dask')
+    dask.config = types.SimpleNamespace(  # type: ignore[attr-defined]
+        set=StubClient.configured.append
+    )
+    monkeypatch.setitem(sys.modules, 'dask', dask)
     monkeypatch.setattr(sys, 'argv', ['cluster_pool.py'])
     previous = sys.modules.pop('cluster_pool', None)
     try:
@@ -374,7 +381,8 @@ def test_main_runs_check_numbers_on_the_clients_executor(
 ) -> None:
     """cluster_pool.py 2 is proc_pool.py with one change: the executor of a Client.
 
-    The local cluster has one single-threaded process per worker, like a process pool.
+    The local cluster has one single-threaded process per worker, like a process pool,
+    and keeps its files in a folder of its own, which the run removes as it ends.
     """
     monkeypatch.setattr(proc_pool.check_numbers, '__defaults__', ([97, 91, 2],))
     stubbed.main(['2'])
@@ -384,6 +392,9 @@ def test_main_runs_check_numbers_on_the_clients_executor(
         'n_workers': 2, 'threads_per_worker': 1, 'processes': True,
         'dashboard_address': ':0', 'silence_logs': logging.ERROR,
     }  # fmt: skip
+    [scratch] = [setting['temporary-directory'] for setting in StubClient.configured]
+    assert Path(scratch).name.startswith('dask-')
+    assert Path(scratch).is_dir()  # until this process exits, or a stop comes first
     out, err = capsys.readouterr()
     assert err == ''
     where, heading, *lines = out.splitlines()
