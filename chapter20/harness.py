@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import IO, Any, NamedTuple
 CHAPTER = Path(__file__).resolve().parent
 READY_TIMEOUT = 30.0  # seconds for a server to start, on a loaded machine
 STOP_TIMEOUT = 10.0  # seconds for a child to exit after SIGTERM, before SIGKILL
+STOPPING_TIMEOUT = 0.5  # the same in a stop, which must end in a second; ours take ms
 MARK = 'HARNESS_MARK'  # environment: a child's descendants inherit its mark
 READY_LINE = re.compile(r'Serving flags on (http://\S+:(\d+)/flags)')
 # HOST:PORT METHOD PATH STATUS DELAYs ARRIVED ANSWERED, as slow_server.py logs each
@@ -164,10 +166,17 @@ _marks: dict[int, str] = {}  # pid of a child: the MARK of its descendants
 
 
 def _kill_children() -> None:
-    """At a stop: kill every child still running, and the process group it leads,
-    such as race.py's downloaders with their pool workers. (None starts meanwhile:
+    """At a stop: end every child still running as SIGTERM ends a script (its own stop
+    cleans up after it: pool workers, a forkserver's folder), then kill the process
+    group it leads, with whatever outlived STOPPING_TIMEOUT. (None starts meanwhile:
     the stop holds the lock of ``start``.)"""
-    for child in list(_children):
+    children = list(_children)
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + STOPPING_TIMEOUT
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(max(0.0, deadline - time.monotonic()))
         with contextlib.suppress(ProcessLookupError):
             if os.getpgid(child.pid) == child.pid:
                 os.killpg(child.pid, signal.SIGKILL)
