@@ -14,6 +14,7 @@ import stopping
 import fcntl
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -25,12 +26,15 @@ import download_support
 from flag_images import flag_gif
 from harness import stop
 from tests.support import (
+    CHAPTER,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     LONG_TIMEOUT,
     SHORT_TIMEOUT,
     Holding,
     ctrl_c,
     nothing_left,
+    run_script,
     start_script,
 )
 
@@ -197,3 +201,51 @@ def test_a_script_stopped_while_it_saves_a_flag_ends_once_the_save_is_done(
     saved = {p.name: p.read_bytes() for p in (tmp_path / 'run/downloaded').iterdir()}
     assert saved == {'BD.gif': flag_gif('BD')}
     assert left == []
+
+
+# The globals that a script's stopping changes, as a process sees them after the import.
+GLOBALS_AFTER_IMPORT = f"""
+import signal, sys
+sys.path.insert(0, {str(CHAPTER)!r})
+stdout, stderr = sys.stdout, sys.stderr
+import stopping
+print(stopping.ROLE, sys.stdout is stdout, sys.stderr is stderr,
+      signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+      sorted(stopping.STOP_SIGNALS & signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+"""
+
+
+def test_imported_where_no_script_runs_it_changes_nothing_global(
+    tmp_path: Path,
+) -> None:
+    """In a process that runs no file, such as ``python -c`` or a REPL, stopping is a
+    library too: stdout and stderr stay Python's own, Ctrl-C its KeyboardInterrupt,
+    and no signal is blocked."""
+    run = run_script('-c', GLOBALS_AFTER_IMPORT, cwd=tmp_path)
+    assert (run.returncode, run.stderr) == (0, '')
+    assert run.stdout == 'library True True True []\n'
+
+
+def test_a_script_stops_as_sigterm_would_once_the_process_it_ends_with_ends(
+    tmp_path: Path,
+) -> None:
+    """A script whose STOP_WITH_PID process ends, even by SIGKILL, stops as SIGTERM
+    would stop it: status 143 (here the flag server, which reports nothing)."""
+    other = [sys.executable, '-c', 'import sys; sys.stdin.read()']
+    with subprocess.Popen(other, stdin=subprocess.PIPE) as process:
+        env = {**os.environ, stopping.STOP_WITH_PID: str(process.pid)}
+        server = subprocess.Popen(
+            [sys.executable, '-u', str(CHAPTER / 'slow_server.py'), '0'],
+            cwd=tmp_path, env=env, text=True, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline().startswith('Serving flags on ')
+            process.kill()
+            status = server.wait(LONG_TIMEOUT)
+            assert server.stderr is not None
+            err = server.stderr.read()
+        finally:
+            stop(server)
+    assert (status, err) == (EXIT_TERMINATED, '')
