@@ -274,8 +274,7 @@ def test_ctrl_c_reports_the_count_and_ends_every_worker(
 ) -> None:
     """Ctrl-C, which a terminal sends to the workers too, ends a real run at once:
     ``*** Interrupted: 1 of 20 numbers checked.``, status 130, and no process of the
-    run left, whatever started the workers (that each line reaches a pipe at once is
-    test_check_numbers_shows_each_line_at_once_even_through_a_pipe)."""
+    run left, whatever started the workers."""
     child, out, err = start_the_real_run(tmp_path, start_method)
     try:
         status = ctrl_c(child)
