@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -554,6 +556,53 @@ def test_a_run_that_no_server_answered_says_what_to_do_after_the_report(
     out, err = capsys.readouterr()
     assert out.splitlines()[-2] == '20 errors: ConnectError (19), ConnectTimeout (1).'
     assert err == NOTHING_ANSWERED.format(url)
+
+
+class LogFile(io.RawIOBase):
+    """A file that takes a script's stdout and stderr, as ``> run.log 2>&1`` does."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.data += data
+        return len(data)
+
+
+INTERRUPTED = '*** Interrupted: 17 of 20 codes were not searched.\n'
+
+
+@pytest.mark.parametrize(
+    ('outcomes', 'interrupt', 'last_line'),
+    [
+        pytest.param(outcomes_of((20, httpx.ConnectError(''))), False,
+                     NOTHING_ANSWERED.format(SERVERS['LOCAL']), id='nothing-answered'),
+        pytest.param([Outcome(OK)] * 3, True, INTERRUPTED, id='ctrl-c'),
+    ],
+)  # fmt: skip
+def test_the_report_comes_before_the_line_after_it_in_one_log_file(
+    outcomes: list[Outcome],
+    interrupt: bool,
+    last_line: str,
+    in_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With stdout and stderr in one file (``> run.log 2>&1``), the final report
+    comes before the line on stderr that follows it: the report is flushed, though a
+    file or a pipe holds stdout back until its buffer fills, and stderr does not."""
+    log = LogFile()
+    monkeypatch.setattr(sys, 'stdout', io.TextIOWrapper(io.BufferedWriter(log)))
+    monkeypatch.setattr(
+        sys, 'stderr', io.TextIOWrapper(io.BufferedWriter(log), line_buffering=True)
+    )
+    readings = [100.0, 102.5]  # a clock that starts far from 0: the run takes 2.5 s
+    monkeypatch.setattr(time, 'perf_counter', lambda: readings.pop(0))
+
+    run_main([], FakeDownloads(outcomes, interrupt))
+    assert log.data.decode().endswith(f'Elapsed time: 2.50s\n{last_line}')
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,11 @@ the reader's own, with the 20 numbers: the second takes seconds, so calls are st
 pending in the pool when the ending comes, as in a real run.
 """
 
+import io
 import re
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +139,38 @@ def test_check_numbers_on_ctrl_c_reports_the_count(
     assert err == '*** Interrupted: 1 of 3 numbers checked.\n'
 
 
+class PipeWatchingMap(ThreadPoolExecutor):
+    """An executor whose map runs each check when its result is asked for, having
+    noted what a pipe had received by then."""
+
+    def __init__(self, pipe: io.BytesIO) -> None:
+        super().__init__(1)
+        self.pipe = pipe
+        self.seen: list[str] = []  # the pipe's text as each check began
+
+    def map(self, fn: Any, *iterables: Any, **options: Any) -> Any:
+        for n in iterables[0]:
+            self.seen.append(self.pipe.getvalue().decode())
+            yield fn(n)
+
+
+def test_check_numbers_shows_each_line_at_once_even_through_a_pipe() -> None:
+    """Each line reaches stdout as it is printed, even when stdout is a pipe
+    (``| tee run.log``), which holds text back until a buffer fills: the header
+    before the first check, and each result before the next check."""
+    pipe = io.BytesIO()
+    stdout = io.TextIOWrapper(pipe, encoding='utf-8')  # block-buffered, as a pipe's
+    with PipeWatchingMap(pipe) as executor, redirect_stdout(stdout):
+        check_numbers(executor, '1 worker', [2, 97, 91])
+    header = 'Checking 3 numbers with 1 worker:'
+    assert [text.splitlines()[:1] for text in executor.seen] == [[header]] * 3
+    assert [rows(text) for text in executor.seen] == [
+        [],
+        [(97, True)],
+        [(97, True), (91, False)],
+    ]
+
+
 @pytest.fixture
 def pools(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], Any]]:
     """main()'s calls of ProcessPoolExecutor, and check_numbers never checking.
@@ -240,8 +274,7 @@ def test_ctrl_c_reports_the_count_and_ends_every_worker(
 ) -> None:
     """Ctrl-C, which a terminal sends to the workers too, ends a real run at once:
     ``*** Interrupted: 1 of 20 numbers checked.``, status 130, and no process of the
-    run left, whatever started the workers. Each line came as it was printed, even
-    into a pipe: the script flushes it."""
+    run left, whatever started the workers."""
     child, out, err = start_the_real_run(tmp_path, start_method)
     try:
         status = ctrl_c(child)

@@ -13,18 +13,23 @@ from __future__ import annotations
 import contextlib
 import errno
 import http.client
+import math
 import os
+import queue
 import re
 import resource
 import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -111,6 +116,30 @@ def test_every_flag_comes_byte_exact_over_one_keep_alive_connection(
     """All 194 flags come over one HTTP/1.1 connection, each exactly as drawn here."""
     assert len(gifs) == 194
     assert fetch_all(flag_server.port, sorted(gifs)) == gifs
+
+
+def test_each_answer_leaves_at_once_without_waiting_for_an_ack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each connection sends its answer without Nagle's delay (TCP_NODELAY): else the
+    body, written after the headers, would wait for the client to acknowledge them,
+    40 ms with Linux's delayed ACKs, and every flag would take that long."""
+    nodelay: queue.Queue[int] = queue.Queue()
+    server = slow_server.FlagServer(('127.0.0.1', 0), Behaviour(), 0)
+    answer = server.finish_request
+
+    def finish_request(request: Any, client_address: Any) -> None:
+        answer(request, client_address)  # answered; the connection is still open
+        nodelay.put(request.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(server, 'finish_request', finish_request)
+    with server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            assert raw_get(server.server_port, '/flags/cn/cn.gif')[0] == 200
+            assert nodelay.get(timeout=SHORT_TIMEOUT) != 0
+        finally:
+            server.shutdown()
 
 
 def test_another_server_process_serves_identical_bytes(
@@ -261,6 +290,40 @@ def test_error_rate_is_the_probability_of_a_teapot(
     """--error-rate 0 never fails, and 1 always answers 418 I'm a Teapot."""
     server = flag_server_factory('--error-rate', rate)
     assert {raw_get(server.port, '/flags/cn/cn.gif')[0] for _ in range(5)} == {status}
+
+
+class Draw:
+    """A stand-in for the random.Random of a request: its draws are the test's."""
+
+    def __init__(self, draw: float) -> None:
+        self.draw = draw
+
+    def uniform(self, low: float, high: float) -> float:
+        return low
+
+    def random(self) -> float:
+        return self.draw
+
+
+@pytest.mark.parametrize(
+    ('rate', 'draw', 'fails'),
+    [
+        pytest.param(0.0, 0.0, False, id='rate-0-lowest-draw'),
+        pytest.param(0.25, 0.25, False, id='draw-equal-to-the-rate'),
+        pytest.param(0.25, math.nextafter(0.25, 0), True, id='draw-just-below'),
+        pytest.param(1.0, math.nextafter(1.0, 0), True, id='rate-1-highest-draw'),
+    ],
+)
+def test_a_request_fails_when_its_draw_falls_below_the_error_rate(
+    monkeypatch: pytest.MonkeyPatch, rate: float, draw: float, fails: bool
+) -> None:
+    """A request fails when its draw, uniform in [0, 1), falls below the rate, and
+    not when it equals it: the chance of a 418 is the rate exactly, and a rate of 0
+    never fails, even on the draw 0.0 that random() can return."""
+    draws = SimpleNamespace(Random=lambda seed: Draw(draw))  # for slow_server.random
+    monkeypatch.setattr(slow_server, 'random', draws)
+    with slow_server.FlagServer(('127.0.0.1', 0), Behaviour(0, 0, rate), 0) as server:
+        assert server.fate('/flags/cn/cn.gif') == (0, fails)
 
 
 @pytest.mark.parametrize(
