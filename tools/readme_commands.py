@@ -5,6 +5,8 @@ from the repository root, in the order of the README, after the README's set-up 
 made ``.venv`` (CI runs this after the test command). A trailing comment can say more:
 
 - ``# needs the internet``: not run here (the machines of CI have none);
+- ``# long: ...``: not run here, for it takes longer than a CI run may (.ci/run runs a
+  short form of it, as the comment says);
 - ``# serves until Ctrl-C``: started in the background, left running for the commands
   that follow, and stopped with Ctrl-C at the end, which must give status 130;
 - ``# status N``: N is the expected exit status (0 otherwise).
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             if 'needs the internet' in command.note:
                 print(f'{where}: skipped, needs the internet  {command.text}')
                 continue
+            if command.note.lstrip().startswith('long:'):
+                print(f'{where}: skipped, long  {command.text}')
+                continue
             if args.list:
                 print(f'{where}: {command.text}')
                 continue
@@ -127,16 +132,25 @@ def main(argv: list[str] | None = None) -> int:
 def run(where: str, command: Command, env: dict[str, str]) -> bool:
     expected = int(m[1]) if (m := STATUS.search(command.note)) else 0
     t0 = time.perf_counter()
-    done = subprocess.run(
+    process = subprocess.Popen(
         ['bash', '-c', command.text], cwd=ROOT, env=env, text=True,
-        stdin=subprocess.DEVNULL, capture_output=True, timeout=COMMAND_TIMEOUT,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,  # so that a timeout ends all it started, tox's too
     )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        print(f'{where}: FAILED, still running after {COMMAND_TIMEOUT:.0f}s'
+              f' (a comment `# long: ...` skips it)  {command.text}')  # fmt: skip
+        return False
     seconds = time.perf_counter() - t0
-    ok = done.returncode == expected
-    print(f'{where}: {"ok" if ok else "FAILED"} status {done.returncode}'
+    ok = process.returncode == expected
+    print(f'{where}: {"ok" if ok else "FAILED"} status {process.returncode}'
           f' in {seconds:.1f}s  {command.text}')  # fmt: skip
     if not ok:
-        print(done.stdout[-3000:], done.stderr[-3000:], sep='\n', file=sys.stderr)
+        print(stdout[-3000:], stderr[-3000:], sep='\n', file=sys.stderr)
     return ok
 
 
