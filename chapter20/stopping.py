@@ -85,6 +85,7 @@ from types import TracebackType
 from typing import Any, NoReturn, TextIO
 
 POLL_INTERVAL = 0.2  # seconds between checks that a process lives, without pidfd_open
+WORKER_GRACE = 1.0  # seconds a failed worker waits for its script's stop to end it
 
 _output = threading.RLock()  # every write to stdout and stderr; the stop keeps it
 _stopping = threading.Lock()  # taken by the one stop, never released
@@ -204,18 +205,29 @@ def _watch(pid: int) -> None:
     """Stop, as SIGTERM would, as soon as process pid has ended."""
 
     def wait() -> None:
-        try:
-            fd = os.pidfd_open(pid)  # Linux: readable once the process has ended
-        except ProcessLookupError:
-            pass  # it has ended already
-        except (AttributeError, OSError):  # another system: ask every POLL_INTERVAL
-            while _exists(pid):
-                time.sleep(POLL_INTERVAL)
-        else:
-            select.select([fd], [], [])
+        _ended(pid)
         _stop(EXIT_TERMINATED)
 
     threading.Thread(target=wait, name=f'watch {pid}', daemon=True).start()
+
+
+def _ended(pid: int, timeout: float | None = None) -> bool:
+    """Wait until process pid has ended, at most timeout seconds: has it?"""
+    try:
+        fd = os.pidfd_open(pid)  # Linux: readable once the process has ended
+    except ProcessLookupError:
+        return True  # it has ended already
+    except (AttributeError, OSError):  # another system: ask every POLL_INTERVAL
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while _exists(pid):
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_INTERVAL)
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
 
 
 def _exists(pid: int) -> bool:
@@ -297,6 +309,19 @@ def _become_worker() -> None:
     _signal.pthread_sigmask(_signal.SIG_UNBLOCK, {_signal.SIGTERM})
     if script := os.environ.get(STOP_WITH_PID):
         _watch(int(script))
+        sys.excepthook = _failed_in_worker
+
+
+def _failed_in_worker(
+    kind: type[BaseException], exc: BaseException, traceback: TracebackType | None
+) -> None:
+    """sys.excepthook of a worker, where multiprocessing reports a failure to start:
+    one that the script's stop caused (it released the semaphores of the queue that
+    the worker was about to open: FileNotFoundError) is the stop's business, which
+    kills the worker or ends the script in a moment: the worker waits for that,
+    silent. Any other failure is printed."""
+    if not _ended(int(os.environ[STOP_WITH_PID]), timeout=WORKER_GRACE):
+        sys.__excepthook__(kind, exc, traceback)
 
 
 _stdout = sys.stdout
