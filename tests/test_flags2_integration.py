@@ -103,7 +103,7 @@ def test_each_client_downloads_from_the_local_server_with_a_progress_bar(
     status = run_flags2_main(client, '-s', flag_server.base_url, 'c')
 
     out, err = capsys.readouterr()
-    assert status == 0, err
+    assert status == 0, out + err
     assert report_lines(out) == ['15 flags downloaded.', '11 not found.', '0 errors.']
     assert '26/26' in err
     assert len(list((in_tmp / 'downloaded').glob('C?.gif'))) == 15
