@@ -118,6 +118,8 @@ def start_script(
     a line arrives at once only if the script flushes it, as one piped into ``tee``.
     """
     changes = {'FLAGS_BASE_URL': None, **(env or {})}
+    if not unbuffered:  # nor the environment's PYTHONUNBUFFERED, which -u would set
+        changes.setdefault('PYTHONUNBUFFERED', None)
     pipes = {'stdout': subprocess.PIPE, 'stderr': subprocess.PIPE}
     flags = ['-u'] if unbuffered else []
     options = {'start_new_session': True, **options}

@@ -26,8 +26,10 @@ from harness import FlagServer
 from tests.support import (
     ENDINGS,
     EXIT_CLOSED_PIPE,
+    EXIT_INTERRUPTED,
     LONG_TIMEOUT,
     Holding,
+    ctrl_c,
     end_by,
     nothing_left,
     run_flags2_main,
@@ -261,6 +263,28 @@ def test_ending_a_run_with_requests_pending_reports_the_counts_so_far(
     saved = sorted(p.name for p in (in_tmp / 'downloaded').iterdir())
     assert saved == downloaded
     assert left == []
+
+
+def test_lines_shown_before_ctrl_c_reach_a_piped_stdout(in_tmp: Path) -> None:
+    """Piped into another program (``| tee log``), stdout is block-buffered: the lines
+    a run showed before Ctrl-C, still in its buffer, reach the pipe before the report,
+    not lost with the process (the stop's ``os._exit`` flushes nothing itself)."""
+    with Holding(answered=2) as server:
+        argv = ['-v', '-s', server.base_url]
+        child, out, err = start_script(
+            'flags2_sequential.py', *argv, cwd=in_tmp, unbuffered=False
+        )
+        try:
+            server.wait_for_held(1)  # the third request: the first two were shown
+            assert out.lines == []  # still in the script's buffer
+            status = ctrl_c(child)
+            lines = out.text().splitlines()
+        finally:
+            harness.stop(child)
+
+    assert status == EXIT_INTERRUPTED, err.text()
+    assert [line for line in lines if line.endswith(' OK')] == ['BD OK', 'BR OK']
+    assert lines[-4:-1] == ['2 flags downloaded.', '0 not found.', '0 errors.']
 
 
 def test_a_closed_stdout_ends_the_run_quietly(
