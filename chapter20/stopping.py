@@ -175,18 +175,36 @@ def _end_workers() -> None:
     method, having cleaned up as multiprocessing does at exit: release the semaphores
     of their queues (or its resource tracker reports them as leaked) and remove the
     folder of the forkserver's socket. The cleaning comes first: a dead worker may be
-    started anew (Dask's nanny does so), with new semaphores."""
+    started anew (Dask's nanny does so), with new semaphores. A process half started
+    comes first of all: see _launching."""
     if 'multiprocessing' not in sys.modules:
         return
     import multiprocessing.util
     import shutil
 
+    deadline = time.monotonic() + WORKER_GRACE
+    while _launching() and time.monotonic() < deadline:
+        time.sleep(0.005)
     multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
     config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
     if folder := config.get('tempdir'):
         shutil.rmtree(folder, ignore_errors=True)
     for child in multiprocessing.active_children():
         child.kill()
+
+
+def _launching() -> bool:
+    """Is a thread starting a process, between its fork and the data it sends it? The
+    stop lets that end: a new Python cut off there would die of the EOF with a
+    traceback, before it could import this module. (One that has not forked yet waits
+    for the output, which the stop holds: it flushes stdout first.)"""
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == '_launch' and 'multiprocessing' in code.co_filename:
+                return True
+            frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _let_through(signum: int, frame: object) -> None:
