@@ -536,6 +536,55 @@ def test_a_ctrl_c_as_a_pool_process_starts_up_waits_there_unseen(
     assert left == []
 
 
+# Added to the sitecustomize that picks spawn: in the script's process, each worker is
+# held between its fork and the data that the script sends it, until the test says.
+HOLD_A_WORKER_HALF_STARTED = """
+import os, time
+from multiprocessing import util
+if os.environ.setdefault('SCRIPT_PID', str(os.getpid())) == str(os.getpid()):
+    spawnv_passfds = util.spawnv_passfds
+
+    def holding(path, args, passfds):
+        pid = spawnv_passfds(path, args, passfds)
+        if 'spawn_main' in repr(args):  # a worker (the resource tracker is another)
+            open('forked', 'w').close()
+            while not os.path.exists('go'):
+                time.sleep(0.005)
+        return pid
+
+    util.spawnv_passfds = holding
+"""
+
+
+def test_a_worker_half_started_at_ctrl_c_ends_unseen(tmp_path: Path) -> None:
+    """A Ctrl-C while a pool's worker is half started, forked but not yet sent what to
+    run: the stop lets the script send it, then ends it, so that the new Python does
+    not die of an unfinished message with a traceback of its own. The run ends with
+    the report alone."""
+    env = started_by('spawn', tmp_path)
+    with (tmp_path / 'sitecustomize.py').open('a') as site:
+        site.write(HOLD_A_WORKER_HALF_STARTED)
+    child, _, err = start_script('proc_pool.py', '2', cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + LONG_TIMEOUT
+        while not (forked := (tmp_path / 'forked').exists()):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        os.killpg(child.pid, signal.SIGINT)
+        reported = err.wait_until(bool, LONG_TIMEOUT)  # the stop has begun
+        (tmp_path / 'go').touch()
+        status = child.wait(LONG_TIMEOUT)
+        left = nothing_left(child)
+    finally:
+        stop(child)
+    assert forked
+    assert reported, (status, err.text())
+    assert status == EXIT_INTERRUPTED
+    assert err.text() == '*** Interrupted: 0 of 20 numbers checked.\n'
+    assert left == []
+
+
 @needs_python(3, 14)
 @pytest.mark.skipif(sys.platform != 'linux', reason="reads the threads' names in /proc")
 def test_the_thread_that_waits_for_the_stop_signals_is_named_stopping(
