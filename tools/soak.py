@@ -62,6 +62,9 @@ STOP_LIMIT = 1.0  # seconds from the signal to the exit (README: within a second
 KILL_LIMIT = 2.0  # seconds from SIGKILL to the end of every process it started
 RUN_LIMIT = 120.0  # seconds for a trial to end by itself once its ending is sent
 STARTUP = 0.25  # seconds: a signal before this may come before the script's first line
+# What CPython prints when a Ctrl-C interrupts its search for sys.path[0]'s importer as
+# it starts: it shows the KeyboardInterrupt and runs the script on, the signal spent.
+SPENT_IN_STARTUP = 'Failed checking if argv[0] is an import path entry'
 SERVER_DELAY = '0.05:0.6'
 ENDINGS = ['ctrl-c', 'ctrl-c twice', 'sigterm', 'sigkill', 'closed pipe']
 SIGNALS = ['ctrl-c', 'ctrl-c twice', 'sigterm']  # those with a time limit to stop
@@ -258,12 +261,17 @@ def run_trial(trial: Trial, server_url: str, sites: Path, chapter: Path) -> Tria
                 child.send_signal(signal.SIGTERM)
             elif trial.ending == 'sigkill':
                 child.kill()
-            if exited.wait(RUN_LIMIT):
+            deadline, spent = time.monotonic() + RUN_LIMIT, False
+            while not exited.wait(0.1) and time.monotonic() < deadline:
+                if spent := SPENT_IN_STARTUP.encode() in b''.join(err):
+                    break  # the script runs on, as if no signal came: see check
+            if exited.is_set():
                 trial.stop = exit_time[0] - sent
             else:
-                trial.problems.append(
-                    f'still running {RUN_LIMIT:.0f}s after the ending'
-                )
+                if not spent:
+                    trial.problems.append(
+                        f'still running {RUN_LIMIT:.0f}s after the ending'
+                    )
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(child.pid, signal.SIGKILL)
                 exited.wait()
@@ -305,7 +313,11 @@ def in_python_startup(trial: Trial, status: int, stdout: str, stderr: str) -> bo
     or prints KeyboardInterrupt or 'Fatal Python error'), none of ours. A traceback
     may name the script, but only at or before its first line, ``import stopping``,
     and stopping.py only before the line that blocks the signals."""
-    if trial.ending not in ('ctrl-c', 'ctrl-c twice', 'sigterm') or stdout:
+    if trial.ending not in ('ctrl-c', 'ctrl-c twice', 'sigterm'):
+        return False
+    if stderr.startswith(SPENT_IN_STARTUP) and trial.moment <= STARTUP:
+        return True  # CPython took the signal for itself, then ran the script on
+    if stdout:
         return False
     if trial.moment > STARTUP or status not in (-2, -15, 1):
         return False
