@@ -122,7 +122,7 @@ def marked(mark: str) -> list[str]:
             stat = (proc / 'stat').read_text()
             if stat[stat.rindex(')') + 2] != 'Z':  # a zombie has ended already
                 command = (proc / 'cmdline').read_bytes().replace(b'\0', b' ')
-                found.append(f'{proc.name} {command.decode(errors="replace")[:100]}')
+                found.append(f'{proc.name} {command.decode(errors="replace")}')
     return found
 
 
