@@ -85,7 +85,9 @@ from types import TracebackType
 from typing import Any, NoReturn, TextIO
 
 POLL_INTERVAL = 0.2  # seconds between checks that a process lives, without pidfd_open
-WORKER_GRACE = 1.0  # seconds a failed worker waits for its script's stop to end it
+# Seconds for a worker caught half started: the stop waits at most that long for its
+# launch to end, and a worker that failed to start as long for the stop to end it.
+WORKER_GRACE = 1.0
 
 _output = threading.RLock()  # every write to stdout and stderr; the stop keeps it
 _stopping = threading.Lock()  # taken by the one stop, never released
